@@ -1,0 +1,36 @@
+"""Ingest: copy a family's source (built-in or the user's) into a staging folder."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from components.data.builtin import write_builtin
+from components.project import DlopsError, Project
+from components.settings import FamilySettings
+
+
+def staging_dir(project: Project, family: str) -> Path:
+    return project.work / "staging" / family
+
+
+def stage(project: Project, settings: FamilySettings) -> Path:
+    """Write the family's source into a fresh staging folder and return it.
+
+    Raw files are copied as they are (never edited): the validation gate judges them before they
+    become a data version.
+    """
+    target = staging_dir(project, settings.family)
+    shutil.rmtree(target, ignore_errors=True)
+    target.mkdir(parents=True)
+    kind, path = settings.data.source_kind, settings.data.source_path
+    if kind == "builtin":
+        write_builtin(settings.family, target)
+    elif kind == "csv":
+        if path is None or not path.is_file():
+            raise DlopsError(f"data.source: CSV file not found: {path}")
+        shutil.copyfile(path, target / "data.csv")
+    else:
+        raise DlopsError(f"data.source: {kind!r} sources are not supported by family "
+                         f"{settings.family!r}")
+    return target

@@ -1,0 +1,67 @@
+"""MLflow Model Registry: versions and the `champion` / `challenger` aliases."""
+
+from __future__ import annotations
+
+from components.project import DlopsError
+from components.tracking.runs import client
+
+CHAMPION = "champion"
+CHALLENGER = "challenger"
+
+
+def register(model_name: str, model_uri: str, run_id: str, tags: dict[str, str]) -> str:
+    """Register the run's model (once: a retry returns the existing version); returns it."""
+    from mlflow.exceptions import MlflowException
+
+    mlflow_client = client()
+    run = mlflow_client.get_run(run_id)
+    if run.info.status != "FINISHED":
+        raise DlopsError(f"run {run_id} is {run.info.status}: only finished runs are registered")
+    try:
+        mlflow_client.get_registered_model(model_name)
+    except MlflowException:
+        mlflow_client.create_registered_model(
+            model_name,
+            tags={"family": tags.get("family", "")},
+            description=f"dlops {tags.get('family', '')} family; alias `champion` is production",
+        )
+    existing = mlflow_client.search_model_versions(f"name='{model_name}' and run_id='{run_id}'")
+    if existing:
+        return str(existing[0].version)
+    version = mlflow_client.create_model_version(model_name, model_uri, run_id=run_id, tags=tags)
+    return str(version.version)
+
+
+def alias_version(model_name: str, alias: str) -> str | None:
+    """The version an alias points at, or None."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return str(client().get_model_version_by_alias(model_name, alias).version)
+    except MlflowException:
+        return None
+
+
+def set_alias(model_name: str, alias: str, version: str) -> None:
+    client().set_registered_model_alias(model_name, alias, version)
+
+
+def latest_version(model_name: str) -> str | None:
+    """The highest version number registered under `model_name`, or None."""
+    versions = client().search_model_versions(f"name='{model_name}'")
+    return max((str(v.version) for v in versions), key=int, default=None)
+
+
+def version_info(model_name: str, version: str):
+    """The registry's record of one version (raises DlopsError if unknown)."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return client().get_model_version(model_name, version)
+    except MlflowException:
+        raise DlopsError(f"{model_name} has no version {version}") from None
+
+
+def tag_version(model_name: str, version: str, tags: dict[str, str]) -> None:
+    for key, value in tags.items():
+        client().set_model_version_tag(model_name, version, key, str(value))

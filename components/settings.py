@@ -1,0 +1,237 @@
+"""Typed settings: `configs/*.yaml`, a `--config` overlay and `--set key=value` overrides."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from components.project import DlopsError, Project
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SplitSettings(_Strict):
+    """Train/validation/test split, fixed by seed."""
+
+    test: float = Field(0.2, gt=0, lt=1, description="fraction of rows held out for test")
+    validation: float = Field(0.2, gt=0, lt=1, description="fraction of rows for early stopping")
+    seed: int = 42
+
+    @model_validator(mode="after")
+    def _leaves_training_rows(self) -> SplitSettings:
+        if self.test + self.validation >= 0.9:
+            raise ValueError("split.test + split.validation must leave at least 10% for training")
+        return self
+
+
+class TabularExpectations(_Strict):
+    """What a tabular data set must look like; unset fields are derived (see validation)."""
+
+    features: list[str] | None = Field(None, description="feature columns, in order")
+    labels: list[int | str] | None = Field(None, description="the allowed label values")
+    ranges: dict[str, tuple[float | None, float | None]] = Field(
+        default_factory=dict, description="column → [min, max]; either bound may be null"
+    )
+
+
+class DataSettings(_Strict):
+    """Where a family's data comes from and what it must look like."""
+
+    source: str = Field("builtin", description="builtin | csv:PATH | folder:PATH")
+    target: str = Field("target", description="label column (tabular) or value column (series)")
+    time: str | None = Field(None, description="time column of a series")
+    split: SplitSettings = SplitSettings()
+    min_rows: int = Field(50, ge=1, description="validation fails below this many rows")
+    max_classes: int = Field(100, ge=2, description="validation fails above this many labels")
+    expect: TabularExpectations = TabularExpectations()
+
+    @field_validator("source")
+    @classmethod
+    def _known_source(cls, value: str) -> str:
+        kind, _, path = value.partition(":")
+        if value == "builtin" or (kind in {"csv", "folder"} and path):
+            return value
+        raise ValueError(f"must be 'builtin', 'csv:PATH' or 'folder:PATH', got {value!r}")
+
+    @property
+    def source_kind(self) -> str:
+        return self.source.partition(":")[0]
+
+    @property
+    def source_path(self) -> Path | None:
+        kind, _, path = self.source.partition(":")
+        return Path(path).expanduser().resolve() if path else None
+
+
+class TrainSettings(_Strict):
+    """Optimisation and the device it runs on."""
+
+    epochs: int = Field(100, ge=1)
+    batch_size: int = Field(64, ge=1)
+    learning_rate: float = Field(1e-3, gt=0)
+    weight_decay: float = Field(0.0, ge=0)
+    patience: int = Field(10, ge=1, description="epochs without validation improvement")
+    seed: int = 42
+    device: Literal["auto", "cpu", "cuda", "mps"] = "auto"
+    progress: bool = True
+
+
+class GateSettings(_Strict):
+    """How a challenger is compared with the champion."""
+
+    metric: str = Field("test_accuracy", description="metric key compared on the same test split")
+    higher_is_better: bool = True
+    min_improvement: float = Field(0.0, ge=0, description="required margin over the champion")
+
+
+class RegistrySettings(_Strict):
+    """Where the family's versions are registered."""
+
+    model_name: str | None = Field(None, description="defaults to dlops-<family>")
+
+
+class ServingSettings(_Strict):
+    """Limits the service enforces on requests."""
+
+    max_batch: int = Field(1024, ge=1)
+
+
+class FamilySettings(_Strict):
+    """Everything one family's run needs; hashed into the `config_hash` tag."""
+
+    family: str
+    data: DataSettings = DataSettings()
+    model: dict[str, Any] = Field(default_factory=dict, description="the family's model config")
+    train: TrainSettings = TrainSettings()
+    gate: GateSettings = GateSettings()
+    registry: RegistrySettings = RegistrySettings()
+    serving: ServingSettings = ServingSettings()
+
+    @property
+    def model_name(self) -> str:
+        return self.registry.model_name or f"dlops-{self.family}"
+
+    def config_hash(self) -> str:
+        """Short stable hash of the resolved config (sorted JSON)."""
+        blob = json.dumps(self.model_dump(mode="json"), sort_keys=True).encode()
+        return hashlib.sha256(blob).hexdigest()[:12]
+
+    def flat(self) -> dict[str, str]:
+        """The resolved config as flat `a.b.c` keys, for MLflow params."""
+        return {key: str(value) for key, value in _flatten(self.model_dump(mode="json")).items()}
+
+
+class PipelineSettings(_Strict):
+    """Pipeline-wide defaults (`configs/pipeline.yaml`)."""
+
+    families: list[str] = Field(default_factory=lambda: ["mlp"], min_length=1)
+    experiment: str = "dlops"
+
+
+def _flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in tree.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict) and value:
+            flat.update(_flatten(value, f"{name}."))
+        else:
+            flat[name] = value
+    return flat
+
+
+def _merge(base: dict[str, Any], overlay: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in overlay.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        loaded = yaml.safe_load(path.read_text()) or {}
+    except FileNotFoundError:
+        raise DlopsError(f"config file not found: {path}") from None
+    except yaml.YAMLError as exc:
+        raise DlopsError(f"config file {path} is not valid YAML: {exc}") from None
+    if not isinstance(loaded, dict):
+        raise DlopsError(f"config file {path} must hold a mapping, got {type(loaded).__name__}")
+    return loaded
+
+
+def parse_overrides(pairs: list[str]) -> dict[str, Any]:
+    """Turn `a.b=c` strings into a nested dict; values are read as YAML scalars."""
+    nested: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key.strip() or any(not part for part in key.split(".")):
+            raise DlopsError(f"--set expects key=value with a dotted key, got {pair!r}")
+        try:
+            value = yaml.safe_load(raw) if raw else ""
+        except yaml.YAMLError:
+            value = raw
+        if raw.startswith(("csv:", "folder:")):
+            value = raw  # a data source is a string even when YAML would read a mapping
+        node = nested
+        *parents, leaf = key.strip().split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise DlopsError(f"--set {key}: conflicts with an earlier --set of {part}")
+        node[leaf] = value
+    return nested
+
+
+def _describe(exc: ValidationError, where: str) -> str:
+    problems = []
+    for err in exc.errors():
+        loc = ".".join(str(part) for part in err["loc"])
+        problems.append(f"{loc}: {err['msg']}")
+    return f"invalid config for {where}: " + "; ".join(problems)
+
+
+def load_pipeline(project: Project, overlay: Path | None = None) -> PipelineSettings:
+    """Load `configs/pipeline.yaml`, with the overlay's `pipeline:` section on top."""
+    raw = _read_yaml(project.configs / "pipeline.yaml")
+    if overlay is not None:
+        raw = _merge(raw, _read_yaml(overlay).get("pipeline", {}))
+    try:
+        return PipelineSettings.model_validate(raw)
+    except ValidationError as exc:
+        raise DlopsError(_describe(exc, "pipeline")) from None
+
+
+def load_family(
+    project: Project,
+    family: str,
+    overlay: Path | None = None,
+    overrides: list[str] | None = None,
+) -> FamilySettings:
+    """Resolve a family's settings: its YAML, then the overlay's section, then `--set` pairs."""
+    from components.models import model_config_class  # light: no torch import
+
+    path = project.configs / f"{family}.yaml"
+    if not path.exists():
+        known = sorted(p.stem for p in project.configs.glob("*.yaml") if p.stem != "pipeline")
+        raise DlopsError(f"unknown family {family!r}; known families: {', '.join(known)}")
+    raw = _read_yaml(path)
+    if overlay is not None:
+        raw = _merge(raw, _read_yaml(overlay).get(family, {}))
+    raw = _merge(raw, parse_overrides(overrides or []))
+    raw["family"] = family
+    try:
+        settings = FamilySettings.model_validate(raw)
+        typed_model = model_config_class(family).model_validate(settings.model)
+    except ValidationError as exc:
+        raise DlopsError(_describe(exc, family)) from None
+    # Store the model section with its defaults filled in, so the hash covers them too.
+    return settings.model_copy(update={"model": typed_model.model_dump(mode="json")})

@@ -1,0 +1,63 @@
+"""Log a trained model to MLflow: weights + card as artifacts, pyfunc code, signature, example."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from components.models.artifact import load_model
+from components.tracking.lineage import LINEAGE_KEYS
+from components.tracking.runs import client
+
+PYFUNC_CODE = Path(__file__).resolve().parent.parent / "packaging" / "pyfunc_model.py"
+COMPONENTS = Path(__file__).resolve().parent.parent
+
+
+def pip_requirements() -> list[str]:
+    """Pinned requirements of the logged model (given, so MLflow needs no slow inference)."""
+    from importlib.metadata import version
+
+    return [
+        f"{name}=={version(name)}"
+        for name in ("torch", "mlflow", "numpy", "pandas", "safetensors", "pydantic")
+    ]
+
+
+def log_model(run_id: str, model_dir: Path, example: pd.DataFrame) -> str:
+    """Log the model under the run as `model`; returns its model URI."""
+    import torch
+    from mlflow.models import Model, infer_signature
+
+    import mlflow
+    from components.evaluation.classification import predict_proba, predictions_frame
+
+    model, card = load_model(model_dir)
+    proba = predict_proba(model, example[card["features"]].to_numpy(), torch.device("cpu"))
+    signature = infer_signature(example, predictions_frame(proba, card["classes"]))
+    # Created here so it lands in the run's experiment (Model.log alone would use the fluent
+    # default experiment and its ./mlruns artifact root).
+    mlflow_client = client()
+    run = mlflow_client.get_run(run_id)
+    logged = mlflow_client.create_logged_model(
+        run.info.experiment_id,
+        name="model",
+        source_run_id=run_id,
+        tags={k: run.data.tags[k] for k in LINEAGE_KEYS if k in run.data.tags},
+        model_type=card["family"],
+    )
+    info = Model.log(
+        artifact_path=None,
+        name="model",
+        model_id=logged.model_id,
+        flavor=mlflow.pyfunc,
+        run_id=run_id,
+        python_model=str(PYFUNC_CODE),
+        artifacts={"model_dir": str(model_dir)},
+        code_paths=[str(COMPONENTS)],
+        signature=signature,
+        input_example=example,
+        pip_requirements=pip_requirements(),
+        await_registration_for=0,
+    )
+    return info.model_uri

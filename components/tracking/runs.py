@@ -1,0 +1,125 @@
+"""MLflow runs addressed by id (no fluent active-run state shared across tasks)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from components.project import Project
+
+EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
+
+
+def client():
+    """An MlflowClient on the configured tracking URI."""
+    from mlflow import MlflowClient
+
+    return MlflowClient()
+
+
+def ensure_experiment(project: Project, name: str) -> str:
+    """Create (once) and return the experiment; it opens on training runs in the MLflow UI."""
+    mlflow_client = client()
+    experiment = mlflow_client.get_experiment_by_name(name)
+    if experiment is None:
+        location = None
+        if client().tracking_uri.startswith("sqlite:"):
+            location = f"{project.artifact_root()}/{name}"
+        experiment_id = mlflow_client.create_experiment(name, artifact_location=location)
+    else:
+        experiment_id = experiment.experiment_id
+    mlflow_client.set_experiment_tag(experiment_id, EXPERIMENT_KIND_TAG, "custom_model_development")
+    return experiment_id
+
+
+def _stamp() -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def start_pipeline_run(experiment_id: str, families: list[str]) -> str:
+    """The parent run of one pipeline run; returns its id."""
+    run = client().create_run(
+        experiment_id,
+        run_name=f"pipeline {'+'.join(families)} {_stamp()}",
+        tags={"dlops.kind": "pipeline"},
+    )
+    return run.info.run_id
+
+
+def start_family_run(
+    experiment_id: str,
+    parent_run_id: str | None,
+    family: str,
+    data_version: str,
+    tags: dict[str, str],
+) -> str:
+    """A family's training run, nested under the pipeline run, named for people."""
+    all_tags = {"dlops.kind": "training", **tags}
+    if parent_run_id:
+        all_tags["mlflow.parentRunId"] = parent_run_id
+    run = client().create_run(
+        experiment_id, run_name=f"{family} {data_version[:8]} {_stamp()}", tags=all_tags
+    )
+    return run.info.run_id
+
+
+def end_run(run_id: str, ok: bool) -> None:
+    client().set_terminated(run_id, "FINISHED" if ok else "FAILED")
+
+
+def log_params(run_id: str, params: dict[str, str]) -> None:
+    from mlflow.entities import Param
+
+    items = [Param(k, v[:6000]) for k, v in sorted(params.items())]
+    for start in range(0, len(items), 100):
+        client().log_batch(run_id, params=items[start : start + 100])
+
+
+def log_metrics(run_id: str, metrics: dict[str, float], step: int = 0) -> None:
+    from mlflow.entities import Metric
+
+    now = int(time.time() * 1000)
+    client().log_batch(
+        run_id, metrics=[Metric(k, float(v), now, step) for k, v in sorted(metrics.items())]
+    )
+
+
+def log_history(run_id: str, history: list[dict[str, float]]) -> None:
+    """Per-epoch curves, one step per epoch (epoch numbers start at 1)."""
+    from mlflow.entities import Metric
+
+    now = int(time.time() * 1000)
+    metrics = [
+        Metric(key, float(value), now, epoch)
+        for epoch, row in enumerate(history, start=1)
+        for key, value in row.items()
+    ]
+    for start in range(0, len(metrics), 1000):
+        client().log_batch(run_id, metrics=metrics[start : start + 1000])
+
+
+def log_artifact(run_id: str, path: Path, artifact_path: str | None = None) -> None:
+    client().log_artifact(run_id, str(path), artifact_path)
+
+
+def set_tags(run_id: str, tags: dict[str, str]) -> None:
+    from mlflow.entities import RunTag
+
+    client().log_batch(run_id, tags=[RunTag(k, str(v)) for k, v in tags.items()])
+
+
+def log_dataset(
+    run_id: str, frame, name: str, source: str, data_version: str, target: str | None
+) -> None:
+    """Record the training data as the run's input (`log_input`); its digest is the data version."""
+    from mlflow.entities import DatasetInput, InputTag
+
+    import mlflow
+
+    dataset = mlflow.data.from_pandas(
+        frame, source=source, name=name, targets=target, digest=data_version[:36]
+    )
+    entry = DatasetInput(
+        dataset._to_mlflow_entity(), tags=[InputTag("mlflow.data.context", "training")]
+    )
+    client().log_inputs(run_id, datasets=[entry])

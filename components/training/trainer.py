@@ -1,0 +1,149 @@
+"""A small supervised trainer: in-memory batches, autocast on CUDA, early stopping, best weights."""
+
+from __future__ import annotations
+
+import copy
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch import nn
+
+from components.settings import TrainSettings
+
+
+@dataclass
+class FitResult:
+    """What training produced: per-epoch history and the best epoch (its weights are loaded)."""
+
+    history: list[dict[str, float]] = field(default_factory=list)
+    best_epoch: int = 0
+    best_val_loss: float = float("inf")
+    stopped_early: bool = False
+
+
+def resolve_device(name: str) -> torch.device:
+    """`auto` picks cuda, then mps, then cpu; an explicit device must exist."""
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("train.device=cuda but no CUDA device is available")
+    if name == "mps" and not torch.backends.mps.is_available():
+        raise RuntimeError("train.device=mps but no MPS device is available")
+    return torch.device(name)
+
+
+def seed_everything(seed: int) -> torch.Generator:
+    """Seed python, numpy and torch; return a generator for the batch order."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    return torch.Generator().manual_seed(seed)
+
+
+def autocast(device: torch.device):
+    """bf16 autocast on CUDA; a no-op context elsewhere (CPU stays fp32 and deterministic)."""
+    return torch.autocast(
+        device_type=device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"
+    )
+
+
+def batches(n: int, batch_size: int, generator: torch.Generator | None) -> list[torch.Tensor]:
+    """Index batches over `n` rows: shuffled when a generator is given."""
+    order = torch.randperm(n, generator=generator) if generator is not None else torch.arange(n)
+    return list(order.split(batch_size))
+
+
+@torch.no_grad()
+def evaluate_loss(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    loss_fn: Callable,
+    device: torch.device,
+    batch_size: int,
+) -> tuple[float, float]:
+    """Mean loss and accuracy of `model` on (x, y), in eval mode."""
+    model.eval()
+    total, correct = 0.0, 0.0
+    for idx in batches(len(x), batch_size, None):
+        with autocast(device):
+            logits = model(x[idx])
+        total += loss_fn(logits.float(), y[idx]).item() * len(idx)
+        correct += (logits.argmax(dim=1) == y[idx]).sum().item()
+    return total / len(x), correct / len(x)
+
+
+def fit(
+    model: nn.Module,
+    train: tuple[torch.Tensor, torch.Tensor],
+    val: tuple[torch.Tensor, torch.Tensor],
+    settings: TrainSettings,
+    device: torch.device,
+    loss_fn: Callable = nn.functional.cross_entropy,
+) -> FitResult:
+    """Train with early stopping on validation loss; leave the best epoch's weights in `model`."""
+    generator = seed_everything(settings.seed)
+    model.to(device)
+    x_train, y_train = (t.to(device) for t in train)
+    x_val, y_val = (t.to(device) for t in val)
+    optimizer = torch.optim.AdamW(
+        model.parameters(), lr=settings.learning_rate, weight_decay=settings.weight_decay
+    )
+    result = FitResult()
+    best_state = copy.deepcopy(model.state_dict())
+    since_best = 0
+
+    from tqdm.auto import tqdm
+
+    progress = tqdm(
+        range(1, settings.epochs + 1),
+        desc="train",
+        unit="epoch",
+        disable=None if settings.progress else True,
+        leave=False,
+        mininterval=1.0,
+    )  # None: shown on a terminal only
+    for epoch in progress:
+        model.train()
+        seen, loss_sum, correct = 0, 0.0, 0.0
+        for idx in batches(len(x_train), settings.batch_size, generator):
+            xb, yb = x_train[idx], y_train[idx]
+            with autocast(device):
+                logits = model(xb)
+            loss = loss_fn(logits.float(), yb)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            seen += len(idx)
+            loss_sum += loss.item() * len(idx)
+            correct += (logits.argmax(dim=1) == yb).sum().item()
+        val_loss, val_acc = evaluate_loss(
+            model, x_val, y_val, loss_fn, device, settings.batch_size * 4
+        )
+        result.history.append(
+            {
+                "train_loss": loss_sum / seen,
+                "train_accuracy": correct / seen,
+                "val_loss": val_loss,
+                "val_accuracy": val_acc,
+            }
+        )
+        progress.set_postfix(train_loss=f"{loss_sum / seen:.4f}", val_loss=f"{val_loss:.4f}")
+        if val_loss < result.best_val_loss:
+            result.best_val_loss, result.best_epoch, since_best = val_loss, epoch, 0
+            best_state = copy.deepcopy(model.state_dict())
+        else:
+            since_best += 1
+            if since_best >= settings.patience:
+                result.stopped_early = True
+                break
+    progress.close()
+    model.load_state_dict(best_state)
+    return result

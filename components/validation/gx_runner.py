@@ -1,0 +1,125 @@
+"""Run a Great Expectations suite on a DataFrame: Data Docs on disk, failures summarised."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from components.project import DlopsError, Project
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    """Outcome of a validation gate: small and serialisable, passed between steps."""
+
+    family: str
+    success: bool
+    failures: list[str] = field(default_factory=list)
+    result_file: str | None = None
+    docs_index: str | None = None
+    stats: dict[str, int] = field(default_factory=dict)
+
+
+class ValidationFailed(DlopsError):
+    """Data failed its suite: the family stops before training."""
+
+    def __init__(self, report: ValidationReport):
+        self.report = report
+        lines = "; ".join(report.failures)
+        where = f" (Data Docs: {report.docs_index})" if report.docs_index else ""
+        super().__init__(f"{report.family}: data validation failed: {lines}{where}")
+
+
+def _jsonable(value):
+    """GX results hold numpy scalars and inf/NaN: make them strict JSON."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    return value if isinstance(value, str | int | float | bool | type(None)) else str(value)
+
+
+def _exception_messages(result) -> list[str]:
+    info = result.exception_info or {}
+    if "raised_exception" in info:  # expectation-level: one flat record
+        return [info["exception_message"]] if info["raised_exception"] else []
+    return [getattr(v, "exception_message", str(v)) for v in info.values()]
+
+
+def describe_failure(result) -> str:
+    """One phrase per failed expectation: its type, column, and what was observed."""
+    config, res = result.expectation_config, result.result or {}
+    column = config.kwargs.get("column")
+    name = f"{config.type}({column})" if column else config.type
+    if res.get("unexpected_count"):
+        sample = _jsonable(res.get("partial_unexpected_list") or [])[:3]
+        return f"{name}: {res['unexpected_count']} unexpected values, e.g. {sample}"
+    if "observed_value" in res:
+        return f"{name}: observed {_jsonable(res['observed_value'])}"
+    messages = _exception_messages(result)
+    return f"{name}: {messages[0]}" if messages else name
+
+
+def run_suite(
+    project: Project, family: str, frame, expectations: list, stats: dict[str, int] | None = None
+) -> ValidationReport:
+    """Validate `frame` against `expectations`, write Data Docs and the result JSON."""
+    import great_expectations as gx
+    from great_expectations.checkpoint import UpdateDataDocsAction
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    context = gx.get_context(mode="file", project_root_dir=str(project.work))
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    name = f"dlops-{family}"
+    source = context.data_sources.add_or_update_pandas(name=name)  # recreated: no stale assets
+    batch = source.add_dataframe_asset(name=name).add_batch_definition_whole_dataframe(name)
+    suite = context.suites.add_or_update(gx.ExpectationSuite(name=name, expectations=expectations))
+    definition = context.validation_definitions.add_or_update(
+        gx.ValidationDefinition(name=name, data=batch, suite=suite)
+    )
+    checkpoint = context.checkpoints.add_or_update(
+        gx.Checkpoint(
+            name=name,
+            validation_definitions=[definition],
+            actions=[UpdateDataDocsAction(name="data_docs")],
+            result_format={"result_format": "SUMMARY", "partial_unexpected_count": 5},
+        )
+    )
+    outcome = checkpoint.run(batch_parameters={"dataframe": frame})
+
+    results = [r for run in outcome.run_results.values() for r in run.results]
+    failures = [describe_failure(r) for r in results if not r.success]
+    folder = project.work / "validation" / family
+    folder.mkdir(parents=True, exist_ok=True)
+    result_file = folder / "validation_result.json"
+    result_file.write_text(
+        json.dumps(
+            _jsonable([run.to_json_dict() for run in outcome.run_results.values()]), indent=1
+        )
+    )
+    urls = context.get_docs_sites_urls()
+    docs = urls[0]["site_url"].removeprefix("file://") if urls else None
+    return ValidationReport(family, outcome.success, failures, str(result_file), docs, stats or {})
+
+
+def failed_to_read(project: Project, family: str, problem: str) -> ValidationReport:
+    """A report for data too broken to reach GX at all (unreadable, empty file)."""
+    folder = project.work / "validation" / family
+    folder.mkdir(parents=True, exist_ok=True)
+    result_file = folder / "validation_result.json"
+    result_file.write_text(json.dumps({"success": False, "failures": [problem]}, indent=1))
+    return ValidationReport(family, False, [problem], str(result_file), None)
+
+
+def require(report: ValidationReport) -> ValidationReport:
+    """Raise ValidationFailed unless the report passed."""
+    if not report.success:
+        raise ValidationFailed(report)
+    return report

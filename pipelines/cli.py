@@ -1,0 +1,233 @@
+"""`dlops`: the command line. Heavy libraries are imported inside commands, so --help is fast."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from components.project import DlopsError, Project, setup_environment
+
+app = typer.Typer(
+    help="Versioned data in; validated, trained, tracked, gated, served models out.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+data_app = typer.Typer(help="Versioned data (DVC): ingest and status.", no_args_is_help=True)
+app.add_typer(data_app, name="data")
+
+FamilyArg = Annotated[str, typer.Argument(help="model family, e.g. mlp")]
+FamiliesOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--family", "-f", help="family to include (repeatable); default: configs/pipeline.yaml"
+    ),
+]
+ConfigOpt = Annotated[
+    Path | None,
+    typer.Option("--config", help="YAML overlay with `pipeline:` and per-family sections"),
+]
+SetOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--set", help="override a family setting, e.g. train.epochs=5 or data.source=csv:PATH"
+    ),
+]
+
+
+def _project() -> Project:
+    project = Project.current()
+    setup_environment(project)
+    return project
+
+
+def _known_families(project: Project) -> list[str]:
+    return sorted(p.stem for p in project.configs.glob("*.yaml") if p.stem != "pipeline")
+
+
+def _check_family(project: Project, family: str) -> str:
+    known = _known_families(project)
+    if family not in known:
+        raise DlopsError(f"unknown family {family!r}; known families: {', '.join(known)}")
+    return family
+
+
+def _families(project: Project, families: list[str] | None, config: Path | None) -> list[str]:
+    from components.settings import load_pipeline
+
+    chosen = families or load_pipeline(project, config).families
+    return [_check_family(project, f) for f in chosen]
+
+
+@app.callback()
+def _root(debug: Annotated[bool, typer.Option("--debug", help="show tracebacks")] = False) -> None:
+    """dlops: MLOps for deep-learning model families (MLP, and more to come)."""
+
+
+@data_app.command("ingest")
+def data_ingest(family: FamiliesOpt = None, config: ConfigOpt = None, set_: SetOpt = None) -> None:
+    """Materialise each family's source into data/, validate it, and version it with DVC."""
+    from components.data import ingest, versioning
+    from components.settings import load_family
+    from components.validation.gx_runner import require
+    from components.validation.tabular import validate_tabular
+
+    project = _project()
+    for name in _families(project, family, config):
+        settings = load_family(project, name, config, set_)
+        staged = ingest.stage(project, settings)
+        require(validate_tabular(project, settings, staged))
+        version = versioning.commit(project, name, staged)
+        typer.echo(f"{name}: data/{name} versioned, data version {version}")
+
+
+@data_app.command("status")
+def data_status() -> None:
+    """Print the data version (md5 in data.dvc) and whether data/ matches it."""
+    from components.data import versioning
+
+    state = versioning.status(_project())
+    typer.echo(f"data version: {state.version or '-'}")
+    typer.echo("work tree: " + ("clean" if state.clean else "differs from data.dvc"))
+    for change in state.changes:
+        typer.echo(f"  {change}")
+    if not state.clean:
+        raise typer.Exit(1)
+
+
+@app.command()
+def validate(family: FamilyArg, config: ConfigOpt = None, set_: SetOpt = None) -> None:
+    """Run the family's validation gate alone (GX suite + Data Docs); changes nothing."""
+    from components.data import ingest
+    from components.settings import load_family
+    from components.validation.gx_runner import require
+    from components.validation.tabular import validate_tabular
+
+    project = _project()
+    settings = load_family(project, _check_family(project, family), config, set_)
+    report = require(validate_tabular(project, settings, ingest.stage(project, settings)))
+    typer.echo(f"{family}: data validation passed ({report.stats.get('rows', '?')} rows)")
+    typer.echo(f"Data Docs: {report.docs_index}")
+
+
+@app.command()
+def run(family: FamiliesOpt = None, config: ConfigOpt = None, set_: SetOpt = None) -> None:
+    """Run the training flow: ingest → validate → train → evaluate → register → gate → package."""
+    project = _project()  # first: the environment must be set before Prefect is imported
+    from pipelines.summary import print_summary
+    from pipelines.training import training_pipeline
+
+    families = _families(project, family, config)
+    if config is not None and not config.is_file():
+        raise DlopsError(f"--config: file not found: {config}")
+    outcomes = training_pipeline(families=families, config=config, overrides=set_ or [])
+    print_summary(outcomes)
+    if any(o["status"] != "ok" for o in outcomes):
+        raise typer.Exit(1)
+
+
+@app.command()
+def serve(
+    family: FamilyArg,
+    host: Annotated[str, typer.Option(help="address to bind")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="port")] = 3000,
+) -> None:
+    """Serve the family's champion with `bentoml serve` (/predict, /readyz, /livez, /metrics)."""
+    from components.packaging import bento
+    from components.settings import load_family
+
+    project = _project()
+    settings = load_family(project, _check_family(project, family))
+    tag = bento.import_version(settings, bento.champion(settings))
+    typer.echo(f"serving {tag} on http://{host}:{port}")
+    command = [
+        str(Path(sys.executable).parent / "bentoml"),
+        "serve",
+        bento.service_path(family),
+        "--host",
+        host,
+        "--port",
+        str(port),
+    ]
+    os.chdir(project.root)
+    os.execve(command[0], command, {**os.environ, "DLOPS_MODEL_TAG": tag})
+
+
+@app.command()
+def build(family: FamilyArg) -> None:
+    """Build a Bento of the family's champion (then `bentoml containerize` or deploy it)."""
+    from components.packaging import bento
+    from components.settings import load_family
+
+    project = _project()
+    settings = load_family(project, _check_family(project, family))
+    tag = bento.build_bento(
+        project, settings, bento.import_version(settings, bento.champion(settings))
+    )
+    typer.echo(f"built Bento {tag}")
+
+
+@app.command()
+def status(as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False) -> None:
+    """Per family: champion and latest version, data version, last run, headline metric."""
+    from pipelines.summary import family_status, print_status
+
+    project = _project()
+    rows = [family_status(project, f) for f in _known_families(project)]
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+    else:
+        print_status(rows)
+
+
+@app.command()
+def ui(
+    host: Annotated[str, typer.Option(help="address to bind")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="port")] = 5000,
+) -> None:
+    """Open the MLflow UI on the project's tracking store."""
+    project = _project()
+    uri = os.environ["MLFLOW_TRACKING_URI"]
+    typer.echo(f"MLflow UI for {uri}: http://{host}:{port}")
+    command = [
+        sys.executable,
+        "-m",
+        "mlflow",
+        "ui",
+        "--backend-store-uri",
+        uri,
+        "--host",
+        host,
+        "--port",
+        str(port),
+    ]
+    os.chdir(project.root)
+    os.execv(command[0], command)
+
+
+def main() -> None:
+    """Console entry point: user errors become one line and a non-zero exit."""
+    debug = "--debug" in sys.argv
+    try:
+        app()
+    except DlopsError as exc:
+        if debug:
+            raise
+        typer.secho(f"error: {exc}", fg="red", err=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as exc:  # an unexpected failure: still one line unless --debug
+        if debug:
+            raise
+        typer.secho(
+            f"error: {type(exc).__name__}: {exc} (rerun with --debug for the traceback)",
+            fg="red",
+            err=True,
+        )
+        sys.exit(1)
