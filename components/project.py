@@ -25,12 +25,13 @@ QUIET_ENV = {
 }
 
 
+# The package is installed editable from the repository: the code's root is its parent.
+CODE_ROOT = Path(__file__).resolve().parent.parent
+
+
 def _default_root() -> Path:
     env = os.environ.get("DLOPS_PROJECT_DIR")
-    if env:
-        return Path(env).resolve()
-    # The package is installed editable from the repository: its parent is the project root.
-    return Path(__file__).resolve().parent.parent
+    return Path(env).resolve() if env else CODE_ROOT
 
 
 @dataclass(frozen=True)

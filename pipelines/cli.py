@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from components.project import DlopsError, Project, setup_environment
+from components.project import CODE_ROOT, DlopsError, Project, setup_environment
 
 app = typer.Typer(
     help="Versioned data in; validated, trained, tracked, gated, served models out.",
@@ -118,13 +118,16 @@ def validate(family: FamilyArg, config: ConfigOpt = None, set_: SetOpt = None) -
 @app.command()
 def run(family: FamiliesOpt = None, config: ConfigOpt = None, set_: SetOpt = None) -> None:
     """Run the training flow: ingest → validate → train → evaluate → register → gate → package."""
-    project = _project()  # first: the environment must be set before Prefect is imported
+    from components.settings import load_family
+
+    project = _project()
+    families = _families(project, family, config)
+    for name in families:  # bad settings fail here, before any server or run starts
+        load_family(project, name, config, set_)
+
     from pipelines.summary import print_summary
     from pipelines.training import training_pipeline
 
-    families = _families(project, family, config)
-    if config is not None and not config.is_file():
-        raise DlopsError(f"--config: file not found: {config}")
     outcomes = training_pipeline(families=families, config=config, overrides=set_ or [])
     print_summary(outcomes)
     if any(o["status"] != "ok" for o in outcomes):
@@ -154,7 +157,7 @@ def serve(
         "--port",
         str(port),
     ]
-    os.chdir(project.root)
+    os.chdir(CODE_ROOT)
     os.execve(command[0], command, {**os.environ, "DLOPS_MODEL_TAG": tag})
 
 
@@ -166,9 +169,7 @@ def build(family: FamilyArg) -> None:
 
     project = _project()
     settings = load_family(project, _check_family(project, family))
-    tag = bento.build_bento(
-        project, settings, bento.import_version(settings, bento.champion(settings))
-    )
+    tag = bento.build_bento(settings, bento.import_version(settings, bento.champion(settings)))
     typer.echo(f"built Bento {tag}")
 
 

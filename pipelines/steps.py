@@ -21,7 +21,7 @@ from components.settings import FamilySettings
 from components.tracking import runs
 from components.tracking.lineage import LINEAGE_KEYS
 from components.training.train import train_family
-from components.validation.gx_runner import ValidationReport, require
+from components.validation.gx_runner import ValidationReport
 from components.validation.tabular import validate_tabular
 
 # Side effects (files, runs, registry) are made idempotent by the components; no result caching.
@@ -35,7 +35,7 @@ def stage_data(project: Project, settings: FamilySettings) -> Path:
 
 @step
 def validate_data(project: Project, settings: FamilySettings, staged: Path) -> ValidationReport:
-    return require(validate_tabular(project, settings, staged))
+    return validate_tabular(project, settings, staged)
 
 
 @step(retries=2, retry_delay_seconds=2)
@@ -76,6 +76,6 @@ def gate(
 
 
 @step
-def package(project: Project, settings: FamilySettings) -> str:
+def package(settings: FamilySettings) -> str:
     model_tag = bento.import_version(settings, bento.champion(settings))
-    return bento.build_bento(project, settings, model_tag)
+    return bento.build_bento(settings, model_tag)

@@ -11,7 +11,7 @@ from components.project import DlopsError, Project, setup_environment
 from components.registry.versions import CHAMPION, alias_version
 from components.settings import load_family, load_pipeline
 from components.tracking import runs
-from components.validation.gx_runner import ValidationFailed
+from components.validation.gx_runner import ValidationFailed, require
 from pipelines import steps
 
 
@@ -44,7 +44,7 @@ def family_pipeline(
         settings = load_family(project, family, config, overrides)
         # data
         staged = steps.stage_data(project, settings)
-        report = steps.validate_data(project, settings, staged)
+        report = require(steps.validate_data(project, settings, staged))  # the gate
         outcome.data_version = steps.version_data(project, settings, staged)
         # training
         outcome.run_id = steps.train(
@@ -55,7 +55,7 @@ def family_pipeline(
         outcome.version = steps.register(settings, outcome.run_id)
         decision = steps.gate(project, settings, outcome.version, outcome.metrics)
         # packaging
-        outcome.bento = steps.package(project, settings)
+        outcome.bento = steps.package(settings)
     except ValidationFailed as exc:
         outcome.status, outcome.message = "validation failed", str(exc)
         outcome.docs = exc.report.docs_index

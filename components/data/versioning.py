@@ -64,7 +64,7 @@ def commit(project: Project, family: str, staged: Path, push: bool = True) -> st
         shutil.copytree(staged, final)
         try:
             with _repo(project) as repo:
-                repo.add("data")
+                repo.add(str(project.data))
                 if push:
                     repo.push(targets=[str(project.data_pointer)])
         except Exception as exc:

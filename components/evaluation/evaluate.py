@@ -53,7 +53,8 @@ def evaluate_run(project: Project, settings: FamilySettings, run_id: str) -> dic
         ]
         for plot in plots:
             runs.log_artifact(run_id, plot, "plots")
-        example = pd.DataFrame(split.x["test"][:5], columns=split.features)
+        # float64: what pandas reads from a CSV, so callers need no cast to match the signature
+        example = pd.DataFrame(split.x["test"][:5].astype("float64"), columns=split.features)
         model_uri = log_model(run_id, folder / "model", example)
         runs.set_tags(run_id, {"model_uri": model_uri})
     except BaseException:

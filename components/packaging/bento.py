@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
+import sys
 from importlib.metadata import version as installed
 from pathlib import Path
 
-from components.project import DlopsError, Project
+from components.project import CODE_ROOT, DlopsError
 from components.registry.versions import CHAMPION, alias_version, version_info
 from components.settings import FamilySettings
 
@@ -67,14 +69,14 @@ def _code_digest(root: Path) -> str:
     return digest.hexdigest()[:8]
 
 
-def build_bento(project: Project, settings: FamilySettings, model_tag: str) -> str:
+def build_bento(settings: FamilySettings, model_tag: str) -> str:
     """Build (once per model and code) the family's Bento, pinned to `model_tag`."""
     import bentoml
     from bentoml._internal.bento.build_config import BentoEnvSchema
     from bentoml.exceptions import NotFound
 
     name = f"dlops-{settings.family}"
-    version = f"{model_tag.split(':')[1]}-{_code_digest(project.root)}"
+    version = f"{model_tag.split(':')[1]}-{_code_digest(CODE_ROOT)}"
     try:
         return str(bentoml.bentos.get(f"{name}:{version}").tag)
     except NotFound:
@@ -83,14 +85,24 @@ def build_bento(project: Project, settings: FamilySettings, model_tag: str) -> s
         f"{pkg}=={installed(pkg)}"
         for pkg in ("torch", "safetensors", "pydantic", "numpy", "pandas")
     ]
-    bento = bentoml.bentos.build(
-        service=service_path(settings.family),
-        name=name,
-        version=version,
-        build_ctx=str(project.root),
-        include=["/serving/*.py", "/components/**/*.py"],
-        labels={"family": settings.family, "model": model_tag.replace(":", "-")},
-        envs=[BentoEnvSchema(name="DLOPS_MODEL_TAG", value=model_tag)],
-        python={"packages": packages, "lock_packages": False},
-    )
+    # The service reads its model tag at import: point it at this model and import it afresh.
+    previous = os.environ.get("DLOPS_MODEL_TAG")
+    os.environ["DLOPS_MODEL_TAG"] = model_tag
+    sys.modules.pop(service_path(settings.family).split(":")[0], None)
+    try:
+        bento = bentoml.bentos.build(
+            service=service_path(settings.family),
+            name=name,
+            version=version,
+            build_ctx=str(CODE_ROOT),
+            include=["/serving/*.py", "/components/**/*.py"],
+            labels={"family": settings.family, "model": model_tag.replace(":", "-")},
+            envs=[BentoEnvSchema(name="DLOPS_MODEL_TAG", value=model_tag)],
+            python={"packages": packages, "lock_packages": False},
+        )
+    finally:
+        if previous is None:
+            os.environ.pop("DLOPS_MODEL_TAG", None)
+        else:
+            os.environ["DLOPS_MODEL_TAG"] = previous
     return str(bento.tag)

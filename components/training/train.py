@@ -13,7 +13,7 @@ from components.data.tabular import load_tabular, read_csv, split_digest, split_
 from components.data.versioning import family_files
 from components.models import build_model
 from components.models.artifact import save_model
-from components.project import Project
+from components.project import CODE_ROOT, Project
 from components.settings import FamilySettings
 from components.tracking import runs
 from components.tracking.lineage import git_commit, lineage_tags
@@ -63,7 +63,7 @@ def train_family(
     """
     device = resolve_device(settings.train.device)
     tags = lineage_tags(
-        settings.family, data_version, git_commit(project.root), settings.config_hash(), str(device)
+        settings.family, data_version, git_commit(CODE_ROOT), settings.config_hash(), str(device)
     )
     split = load_split(project, settings)
     run_id = runs.start_family_run(
@@ -80,12 +80,12 @@ def train_family(
                 "data.n_classes": str(len(split.classes)),
             },
         )
-        frame = read_csv(family_files(project, settings.family))
+        folder = family_files(project, settings.family)
         runs.log_dataset(
             run_id,
-            frame,
+            read_csv(folder),
             name=f"{settings.family}-data",
-            source=str(settings.data.source),
+            source=str(folder),
             data_version=data_version,
             target=settings.data.target,
         )
@@ -124,9 +124,9 @@ def train_family(
             "lineage": tags,
             "run_id": run_id,
         }
-        folder = run_dir(project, run_id)
-        save_model(model.cpu(), card, folder / "model")
-        (folder / "history.json").write_text(json.dumps(result.history))
+        local = run_dir(project, run_id)
+        save_model(model.cpu(), card, local / "model")
+        (local / "history.json").write_text(json.dumps(result.history))
     except BaseException:
         runs.end_run(run_id, ok=False)
         raise

@@ -1,0 +1,266 @@
+"""The real flow end to end: Prefect, DVC, GX, torch, MLflow tracking + registry, BentoML."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from tests.pipeline_helpers import registry_state, training_runs
+
+pytestmark = pytest.mark.integration
+DLOPS = str(Path(sys.executable).parent / "dlops")
+LINEAGE = ("family", "data_version", "git_commit", "config_hash", "device")
+
+
+def test_run_is_fully_tracked(first_run, project):
+    from components.data.versioning import current_version, status
+    from components.tracking.runs import client
+
+    outcome = first_run["outcome"]
+    run = client().get_run(outcome["run_id"])
+    tags, params, metrics = run.data.tags, run.data.params, run.data.metrics
+
+    # lineage tags
+    assert tags["family"] == "mlp"
+    assert tags["data_version"] == current_version(project) == outcome["data_version"]
+    assert len(tags["git_commit"].split("-")[0]) == 40
+    assert tags["device"] == "cpu" and len(tags["config_hash"]) == 12
+    assert run.info.run_name.startswith(f"mlp {outcome['data_version'][:8]} ")
+    assert run.info.status == "FINISHED"
+    # nested under the pipeline run, in an experiment that opens on training runs
+    parent = client().get_run(tags["mlflow.parentRunId"])
+    assert parent.data.tags["dlops.kind"] == "pipeline"
+    experiment = client().get_experiment(run.info.experiment_id)
+    assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"
+    # params: the full resolved config, plus the recorded split
+    assert params["train.epochs"] == "15" and params["model.hidden_sizes"] == "[16]"
+    assert params["data.split.seed"] == "42" and len(params["data.split.digest"]) == 12
+    assert int(params["data.rows.test"]) == 114
+    # metrics: per-epoch curves and best-epoch summaries as their own keys
+    epochs = int(metrics["epochs_run"])
+    for key in ("train_loss", "val_loss", "train_accuracy", "val_accuracy"):
+        assert len(client().get_metric_history(run.info.run_id, key)) == epochs
+    assert 1 <= metrics["best_epoch"] <= epochs
+    assert metrics["test_accuracy"] > 0.85 and 0 < metrics["test_macro_f1"] <= 1
+    # artifacts
+    names = {a.path for a in client().list_artifacts(run.info.run_id, "plots")}
+    assert names == {"plots/confusion_matrix.png", "plots/loss_curve.png"}
+    [gx_file] = client().list_artifacts(run.info.run_id, "validation")
+    assert gx_file.path == "validation/validation_result.json"
+    # the dataset, with the data version as its digest
+    [dataset_input] = run.inputs.dataset_inputs
+    assert dataset_input.dataset.digest == outcome["data_version"][:36]
+    # DVC: the work tree matches data.dvc, and the remote holds the files
+    assert status(project).clean
+
+
+def test_model_is_registered_with_lineage_and_champion(first_run):
+    import mlflow
+    from components.tracking.runs import client
+
+    outcome = first_run["outcome"]
+    assert outcome["version"] == "1" and outcome["decision"] == "promoted"
+    state = registry_state("dlops-mlp")
+    assert state["aliases"] == {"champion": 1, "challenger": 1} or state["aliases"] == {
+        "champion": "1",
+        "challenger": "1",
+    }
+    version = client().get_model_version("dlops-mlp", "1")
+    run_tags = client().get_run(outcome["run_id"]).data.tags
+    assert {k: version.tags[k] for k in LINEAGE} == {k: run_tags[k] for k in LINEAGE}
+    assert version.tags["gate.decision"] == "promoted"
+    # the logged model has a signature and loads through MLflow without unpickling a module
+    model = mlflow.pyfunc.load_model("models:/dlops-mlp@champion")
+    assert model.metadata.signature is not None
+    features = model.metadata.signature.inputs.input_names()
+    predictions = model.predict(pd.DataFrame([[10.0] * len(features)], columns=features))
+    assert list(predictions.columns[:1]) == ["class"]
+
+
+def test_bento_is_built_for_the_champion(first_run):
+    import bentoml
+
+    bento = bentoml.bentos.get(first_run["outcome"]["bento"])
+    assert [str(m.tag) for m in bento.info.all_models] == ["dlops-mlp:v1"]
+    model = bentoml.models.get("dlops-mlp:v1")
+    assert model.info.metadata["model_version"] == "1"
+    assert model.info.metadata["data_version"] == first_run["outcome"]["data_version"]
+
+
+def test_same_data_and_config_is_rejected_and_champion_stays(first_run):
+    from components.tracking.runs import client
+    from pipelines.training import training_pipeline
+
+    [second] = training_pipeline(families=["mlp"], config=first_run["config"])
+    assert second["status"] == "ok"
+    assert second["data_version"] == first_run["outcome"]["data_version"]
+    # deterministic on CPU: same data, config and seed give the same score, which is no gain
+    assert second["metrics"] == first_run["outcome"]["metrics"]
+    assert second["decision"] == "rejected" and second["champion"] == "1"
+    version = client().get_model_version("dlops-mlp", second["version"])
+    assert version.tags["gate.decision"] == "rejected"
+    assert float(version.tags["gate.champion_score"]) == pytest.approx(
+        first_run["outcome"]["metrics"]["test_accuracy"]
+    )
+    assert registry_state("dlops-mlp")["aliases"]["champion"] in (1, "1")
+
+
+def test_users_own_csv(first_run, project, tmp_path):
+    from pipelines.training import training_pipeline
+
+    rows = 120
+    frame = pd.DataFrame(
+        {
+            "height": [float(i % 17) for i in range(rows)],
+            "weight": [float((i * 7) % 23) for i in range(rows)],
+            "age": [float(i % 5) for i in range(rows)],
+            "species": ["cat", "dog", "fox"] * (rows // 3),
+        }
+    )
+    path = tmp_path / "animals.csv"
+    frame.to_csv(path, index=False)
+    [outcome] = training_pipeline(
+        families=["mlp"],
+        config=first_run["config"],
+        overrides=[f"data.source=csv:{path}", "data.target=species", "registry.model_name=animals"],
+    )
+    assert outcome["status"] == "ok", outcome["message"]
+    assert outcome["data_version"] != first_run["outcome"]["data_version"]
+    assert (project.data / "mlp" / "data.csv").read_bytes() == path.read_bytes()
+    assert registry_state("animals")["aliases"]["champion"] in (1, "1")
+    assert len(training_runs("mlp")) >= 3
+    # put the built-in data back for the tests that follow
+    [restored] = training_pipeline(families=["mlp"], config=first_run["config"])
+    assert restored["data_version"] == first_run["outcome"]["data_version"]
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def served(first_run, project_env):
+    """A real `bentoml serve` process on the champion's BentoML model."""
+    import httpx
+
+    port = _free_port()
+    env = {**os.environ, **project_env, "DLOPS_MODEL_TAG": "dlops-mlp:v1"}
+    bentoml_cli = str(Path(sys.executable).parent / "bentoml")
+    process = subprocess.Popen(
+        [bentoml_cli, "serve", "serving.mlp:Service", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=Path(__file__).resolve().parents[2],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(240):
+            try:
+                if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if process.poll() is not None:
+                pytest.fail(f"bentoml serve exited: {process.stderr.read().decode()[-2000:]}")
+            import time
+
+            time.sleep(0.5)
+        else:
+            pytest.fail("bentoml serve did not become ready in 120 s")
+        yield url
+    finally:
+        os.killpg(process.pid, 15)
+        process.wait(timeout=30)
+
+
+def test_service_answers_with_lineage(served, first_run):
+    import httpx
+
+    from components.data.builtin import breast_cancer
+
+    frame = breast_cancer()
+    rows = frame.drop(columns="target").head(4).to_numpy().tolist()
+    response = httpx.post(f"{served}/predict", json={"rows": rows}, timeout=10)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["model_version"] == "1"
+    assert body["data_version"] == first_run["outcome"]["data_version"]
+    assert len(body["predictions"]) == 4
+    for prediction in body["predictions"]:
+        assert prediction["class"] in (0, 1)
+        assert sum(prediction["probabilities"].values()) == pytest.approx(1, abs=1e-4)
+    records = frame.drop(columns="target").head(2).to_dict(orient="records")
+    by_name = httpx.post(f"{served}/predict", json={"records": records}, timeout=10)
+    assert by_name.status_code == 200
+    for named, positional in zip(by_name.json()["predictions"], body["predictions"], strict=False):
+        assert named["class"] == positional["class"]
+        assert named["probabilities"] == pytest.approx(positional["probabilities"], abs=1e-5)
+    for probe in ("readyz", "livez", "metrics"):
+        assert httpx.get(f"{served}/{probe}", timeout=5).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("body", "why"),
+    [
+        ('{"rows": "abc"}', "wrong type"),
+        ('{"rows": [[1, 2, 3]]}', "wrong width"),
+        ('{"rows": [[NaN' + ", 1" * 29 + "]]}", "NaN"),
+        ('{"rows": []}', "empty batch"),
+        ('{"rows": [' + ",".join(["[" + ",".join(["1"] * 30) + "]"] * 1025) + "]}", "oversized"),
+        ('{"rows": [[' + ",".join(["1"] * 30) + ']], "extra": 1}', "unknown field"),
+        ('{"records": [{"mean_radius": 1}]}', "missing features"),
+        ('{"rows": [["1"' + ", 1" * 29 + "]]}", "string number"),
+        ("{not json", "malformed JSON"),
+        ("{}", "no input"),
+    ],
+)
+def test_malformed_requests_get_4xx(served, body, why):
+    import httpx
+
+    response = httpx.post(
+        f"{served}/predict", content=body, headers={"content-type": "application/json"}, timeout=10
+    )
+    assert 400 <= response.status_code < 500, (why, response.status_code, response.text)
+    assert "error" in response.text
+
+
+def test_cli_status_and_data_status(first_run, project_env):
+    env = {**os.environ, **project_env}
+    status = subprocess.run(
+        [DLOPS, "status", "--json"], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert status.returncode == 0, status.stderr
+    [mlp] = [row for row in json.loads(status.stdout) if row["family"] == "mlp"]
+    assert mlp["champion_version"] == "1"
+    assert mlp["data_version"] == first_run["outcome"]["data_version"]
+    assert mlp["champion_metric"] == pytest.approx(first_run["outcome"]["metrics"]["test_accuracy"])
+    data = subprocess.run(
+        [DLOPS, "data", "status"], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert data.returncode == 0 and "clean" in data.stdout
+
+
+def test_dvc_status_clean_from_the_command_line(first_run, project):
+    dvc = str(Path(sys.executable).parent / "dvc")
+    result = subprocess.run(
+        [dvc, "status"], cwd=project.root, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0
+    assert "up to date" in result.stdout.lower() or not result.stdout.strip()
+    shutil.rmtree(project.data / "mlp")
+    result = subprocess.run(
+        [DLOPS, "data", "status"], env={**os.environ}, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 1 and "differs" in result.stdout
+    subprocess.run([dvc, "checkout", "-q"], cwd=project.root, check=True, timeout=120)

@@ -1,0 +1,86 @@
+"""Config loading: YAML + overlay + --set into typed settings; errors name the field."""
+
+from pathlib import Path
+
+import pytest
+
+from components.project import DlopsError, Project
+from components.settings import load_family, load_pipeline, parse_overrides
+
+REPO = Project(Path(__file__).resolve().parents[2])
+
+
+def test_overrides_are_typed_and_nested():
+    assert parse_overrides(["train.epochs=5", "model.hidden_sizes=[8, 4]", "gate.metric=x"]) == {
+        "train": {"epochs": 5},
+        "model": {"hidden_sizes": [8, 4]},
+        "gate": {"metric": "x"},
+    }
+
+
+def test_source_override_stays_a_string():
+    assert parse_overrides(["data.source=csv:/a/b.csv"]) == {"data": {"source": "csv:/a/b.csv"}}
+
+
+@pytest.mark.parametrize("bad", ["noequals", "=5", "a..b=1"])
+def test_malformed_override_is_rejected(bad):
+    with pytest.raises(DlopsError, match="key=value"):
+        parse_overrides([bad])
+
+
+def test_family_settings_apply_overrides():
+    settings = load_family(REPO, "mlp", overrides=["train.epochs=3", "data.target=label"])
+    assert settings.train.epochs == 3
+    assert settings.data.target == "label"
+    assert settings.model_name == "dlops-mlp"
+
+
+@pytest.mark.parametrize(
+    ("override", "field"),
+    [
+        ("train.epochs=0", "train.epochs"),
+        ("train.nonsense=1", "train.nonsense"),
+        ("data.source=ftp://x", "data.source"),
+        ("model.dropout=2", "dropout"),
+        ("data.split.test=0.75", "split"),
+        ("train.device=tpu", "train.device"),
+    ],
+)
+def test_invalid_values_name_the_field(override, field):
+    with pytest.raises(DlopsError) as err:
+        load_family(REPO, "mlp", overrides=[override])
+    assert field in str(err.value)
+
+
+def test_unknown_family_lists_known_ones():
+    with pytest.raises(DlopsError, match="known families: mlp"):
+        load_family(REPO, "transformer")
+
+
+def test_config_hash_tracks_every_setting():
+    base = load_family(REPO, "mlp")
+    assert base.config_hash() == load_family(REPO, "mlp").config_hash()
+    assert base.config_hash() != load_family(REPO, "mlp", overrides=["train.seed=1"]).config_hash()
+
+
+def test_overlay_file_sections(tmp_path):
+    overlay = tmp_path / "tiny.yaml"
+    overlay.write_text("pipeline: {families: [mlp]}\nmlp: {train: {epochs: 2}}\n")
+    assert load_pipeline(REPO, overlay).families == ["mlp"]
+    assert load_family(REPO, "mlp", overlay).train.epochs == 2
+
+
+def test_missing_or_broken_overlay(tmp_path):
+    with pytest.raises(DlopsError, match="not found"):
+        load_family(REPO, "mlp", tmp_path / "nope.yaml")
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("mlp: [unclosed")
+    with pytest.raises(DlopsError, match="not valid YAML"):
+        load_family(REPO, "mlp", broken)
+
+
+def test_flat_params_cover_the_resolved_config():
+    flat = load_family(REPO, "mlp").flat()
+    assert flat["train.epochs"] == "200"
+    assert flat["model.hidden_sizes"] == "[64, 32]"
+    assert flat["data.split.seed"] == "42"
