@@ -74,14 +74,14 @@ def data_ingest(family: FamiliesOpt = None, config: ConfigOpt = None, set_: SetO
     """Materialise each family's source into data/, validate it, and version it with DVC."""
     from components.data import ingest, versioning
     from components.settings import load_family
+    from components.tasks import task_for
     from components.validation.gx_runner import require
-    from components.validation.tabular import validate_tabular
 
     project = _project()
     for name in _families(project, family, config):
         settings = load_family(project, name, config, set_)
         staged = ingest.stage(project, settings)
-        require(validate_tabular(project, settings, staged))
+        require(task_for(name).validate(project, settings, staged))
         version = versioning.commit(project, name, staged)
         typer.echo(f"{name}: data/{name} versioned, data version {version}")
 
@@ -105,12 +105,13 @@ def validate(family: FamilyArg, config: ConfigOpt = None, set_: SetOpt = None) -
     """Run the family's validation gate alone (GX suite + Data Docs); changes nothing."""
     from components.data import ingest
     from components.settings import load_family
+    from components.tasks import task_for
     from components.validation.gx_runner import require
-    from components.validation.tabular import validate_tabular
 
     project = _project()
     settings = load_family(project, _check_family(project, family), config, set_)
-    report = require(validate_tabular(project, settings, ingest.stage(project, settings)))
+    staged = ingest.stage(project, settings)
+    report = require(task_for(family).validate(project, settings, staged))
     typer.echo(f"{family}: data validation passed ({report.stats.get('rows', '?')} rows)")
     typer.echo(f"Data Docs: {report.docs_index}")
 

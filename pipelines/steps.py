@@ -18,11 +18,11 @@ from components.registry import versions
 from components.registry.gate import Decision
 from components.registry.promotion import gate_and_promote
 from components.settings import FamilySettings
+from components.tasks import task_for
 from components.tracking import runs
 from components.tracking.lineage import LINEAGE_KEYS
 from components.training.train import train_family
 from components.validation.gx_runner import ValidationReport
-from components.validation.tabular import validate_tabular
 
 # Side effects (files, runs, registry) are made idempotent by the components; no result caching.
 step = task(cache_policy=NO_CACHE, persist_result=False)
@@ -35,7 +35,7 @@ def stage_data(project: Project, settings: FamilySettings) -> Path:
 
 @step
 def validate_data(project: Project, settings: FamilySettings, staged: Path) -> ValidationReport:
-    return validate_tabular(project, settings, staged)
+    return task_for(settings.family).validate(project, settings, staged)
 
 
 @step(retries=2, retry_delay_seconds=2)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from components.data.builtin import write_builtin
 from components.project import DlopsError, Project
 from components.settings import FamilySettings
 
@@ -20,17 +19,27 @@ def stage(project: Project, settings: FamilySettings) -> Path:
     Raw files are copied as they are (never edited): the validation gate judges them before they
     become a data version.
     """
+    from components.tasks import task_for
+
+    task = task_for(settings.family)
     target = staging_dir(project, settings.family)
     shutil.rmtree(target, ignore_errors=True)
     target.mkdir(parents=True)
     kind, path = settings.data.source_kind, settings.data.source_path
     if kind == "builtin":
-        write_builtin(settings.family, target)
-    elif kind == "csv":
+        task.write_builtin(settings.family, target)
+        return target
+    if kind not in task.sources:
+        accepted = ", ".join(f"{k}:PATH" for k in task.sources)
+        raise DlopsError(f"data.source: family {settings.family!r} takes builtin or {accepted}, "
+                         f"not {kind}:")
+    if kind == "csv":
         if path is None or not path.is_file():
             raise DlopsError(f"data.source: CSV file not found: {path}")
-        shutil.copyfile(path, target / "data.csv")
+        shutil.copyfile(path, target / task.data_file)
     else:
-        raise DlopsError(f"data.source: {kind!r} sources are not supported by family "
-                         f"{settings.family!r}")
+        if path is None or not path.is_dir():
+            raise DlopsError(f"data.source: folder not found: {path}")
+        shutil.rmtree(target)
+        shutil.copytree(path, target)
     return target

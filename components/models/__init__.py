@@ -6,10 +6,17 @@ from typing import Any
 
 from components.models.registry import FAMILIES, FamilySpec, register_family
 
+_NOT_FAMILIES = {"registry", "artifact"}
+
 
 def _load_families() -> None:
-    # Importing a family module registers it; torch is imported here, not at package import.
-    from components.models import mlp  # noqa: F401
+    """Import every model file here: each registers its family (torch is imported here)."""
+    import importlib
+    import pkgutil
+
+    for module in pkgutil.iter_modules(__path__):
+        if module.name not in _NOT_FAMILIES:
+            importlib.import_module(f"{__name__}.{module.name}")
 
 
 def family_spec(family: str) -> FamilySpec:

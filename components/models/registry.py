@@ -16,18 +16,19 @@ class FamilySpec:
     name: str
     config_cls: type[BaseModel]
     build: Callable[..., Any]
+    task: str  # the task kind, a key of components.tasks.task_kinds()
 
 
 FAMILIES: dict[str, FamilySpec] = {}
 
 
-def register_family(name: str, config_cls: type[BaseModel]) -> Callable:
+def register_family(name: str, config_cls: type[BaseModel], task: str) -> Callable:
     """Decorator: register `build(config, **dims) -> nn.Module` under a family name."""
 
     def decorate(build: Callable) -> Callable:
         if name in FAMILIES:
             raise ValueError(f"model family {name!r} is registered twice")
-        FAMILIES[name] = FamilySpec(name, config_cls, build)
+        FAMILIES[name] = FamilySpec(name, config_cls, build, task)
         return build
 
     return decorate

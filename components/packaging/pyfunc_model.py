@@ -8,29 +8,23 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
 from mlflow.pyfunc import PythonModel
 
 import mlflow
 
 
-class DlopsClassifier(PythonModel):
-    """Rebuilds the network from weights + card; predicts class and probabilities per row."""
+class DlopsModel(PythonModel):
+    """Rebuilds the network from weights + card; its family's task kind does the prediction."""
 
     def load_context(self, context):
         from components.models.artifact import load_model
+        from components.tasks import task_for
 
         self.model, self.card = load_model(Path(context.artifacts["model_dir"]))
+        self.task = task_for(self.card["family"])
 
-    def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
-        import torch
-
-        from components.evaluation.classification import predict_proba, predictions_frame
-
-        x = model_input[self.card["features"]].to_numpy(dtype=np.float32)
-        proba = predict_proba(self.model, x, torch.device("cpu"))
-        return predictions_frame(proba, self.card["classes"])
+    def predict(self, context, model_input, params=None):
+        return self.task.predict(self.model, self.card, model_input)
 
 
-mlflow.models.set_model(DlopsClassifier())
+mlflow.models.set_model(DlopsModel())

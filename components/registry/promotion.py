@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from components.evaluation.evaluate import local_model_dir, score
+from components.evaluation.evaluate import local_model_dir
 from components.models.artifact import load_model
 from components.project import DlopsError, Project
 from components.registry.gate import Decision, decide
@@ -15,6 +15,7 @@ from components.registry.versions import (
     version_info,
 )
 from components.settings import FamilySettings
+from components.tasks import task_for
 from components.training.train import load_split
 
 
@@ -22,7 +23,8 @@ def champion_score(project: Project, settings: FamilySettings, version: str) -> 
     """The champion's gate metric on the current test split (raises DlopsError if it cannot)."""
     info = version_info(settings.model_name, version)
     model, card = load_model(local_model_dir(info.source))
-    return score(model, card, load_split(project, settings))[settings.gate.metric]
+    task = task_for(settings.family)
+    return task.score(model, card, load_split(project, settings))[settings.gate.metric]
 
 
 def gate_and_promote(

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pandas as pd
-
 from components.models.artifact import load_model
 from components.tracking.lineage import LINEAGE_KEYS
 from components.tracking.runs import client
@@ -20,21 +18,19 @@ def pip_requirements() -> list[str]:
 
     return [
         f"{name}=={version(name)}"
-        for name in ("torch", "mlflow", "numpy", "pandas", "safetensors", "pydantic")
+        for name in ("torch", "mlflow", "numpy", "pandas", "safetensors", "pydantic", "pillow")
     ]
 
 
-def log_model(run_id: str, model_dir: Path, example: pd.DataFrame) -> str:
+def log_model(run_id: str, model_dir: Path, example) -> str:
     """Log the model under the run as `model`; returns its model URI."""
-    import torch
     from mlflow.models import Model, infer_signature
 
     import mlflow
-    from components.evaluation.classification import predict_proba, predictions_frame
+    from components.tasks import task_for
 
     model, card = load_model(model_dir)
-    proba = predict_proba(model, example[card["features"]].to_numpy(), torch.device("cpu"))
-    signature = infer_signature(example, predictions_frame(proba, card["classes"]))
+    signature = infer_signature(example, task_for(card["family"]).predict(model, card, example))
     # Created here so it lands in the run's experiment (Model.log alone would use the fluent
     # default experiment and its ./mlruns artifact root).
     mlflow_client = client()

@@ -23,6 +23,15 @@ class FitResult:
     best_val_loss: float = float("inf")
     stopped_early: bool = False
 
+    def summary(self) -> dict[str, float]:
+        """Best-epoch metrics as their own keys (`best_epoch`, `best_val_loss`, ...)."""
+        best = self.history[self.best_epoch - 1] if self.best_epoch else {}
+        return {
+            "best_epoch": self.best_epoch,
+            "epochs_run": len(self.history),
+            **{f"best_{k}": v for k, v in best.items() if k.startswith("val_")},
+        }
+
 
 def resolve_device(name: str) -> torch.device:
     """`auto` picks cuda, then mps, then cpu; an explicit device must exist."""

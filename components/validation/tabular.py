@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from components.data.builtin import builtin_expectations
+from components.data.builtin import breast_cancer
 from components.data.tabular import CSV_NAME
 from components.project import Project
 from components.settings import FamilySettings, TabularExpectations
@@ -15,12 +15,22 @@ NUMERIC_TYPES = ["float64", "float32", "int64", "int32", "int16", "int8", "Float
 FINITE = 1e300
 
 
+def builtin_expectations() -> TabularExpectations:
+    """The schema of the built-in table, derived from the data set itself."""
+    frame = breast_cancer()
+    features = [c for c in frame.columns if c != "target"]
+    # All of the data set's measurements are non-negative; the upper bound stays open.
+    ranges = {c: (0.0, None) for c in features if frame[c].min() >= 0}
+    labels = sorted(frame["target"].unique().tolist())
+    return TabularExpectations(features=features, labels=labels, ranges=ranges)
+
+
 def declared(settings: FamilySettings) -> TabularExpectations:
     """The config's expectations, with the built-in data set's schema filling what it leaves out."""
     own = settings.data.expect
     if settings.data.source_kind != "builtin":
         return own
-    base = builtin_expectations(settings.family)
+    base = builtin_expectations()
     return TabularExpectations(
         features=own.features or base.features,
         labels=own.labels or base.labels,
