@@ -41,6 +41,28 @@ class TabularExpectations(_Strict):
     )
 
 
+class ImageSettings(_Strict):
+    """How image folders are read and what they must look like."""
+
+    size: int = Field(8, ge=4, le=512, description="images are resized to size x size")
+    mode: Literal["L", "RGB"] = Field("L", description="images are converted to this mode")
+    allowed_modes: list[str] = Field(
+        default_factory=lambda: ["L", "RGB", "RGBA", "P", "LA"],
+        description="modes accepted from files; others fail validation",
+    )
+    max_file_bytes: int = Field(5_000_000, ge=1, description="larger files fail validation")
+    min_per_class: int = Field(5, ge=1, description="a class with fewer images fails validation")
+
+
+class SeriesSettings(_Strict):
+    """Windows of a time series and what the series must look like."""
+
+    window: int = Field(52, ge=2, description="history length the model reads")
+    horizon: int = Field(4, ge=1, description="steps forecast at once")
+    season_length: int = Field(52, ge=1, description="period of the seasonal-naive baseline")
+    max_gap_fraction: float = Field(0.1, ge=0, lt=1, description="share of missing steps allowed")
+
+
 class DataSettings(_Strict):
     """Where a family's data comes from and what it must look like."""
 
@@ -51,6 +73,8 @@ class DataSettings(_Strict):
     min_rows: int = Field(50, ge=1, description="validation fails below this many rows")
     max_classes: int = Field(100, ge=2, description="validation fails above this many labels")
     expect: TabularExpectations = TabularExpectations()
+    image: ImageSettings = ImageSettings()
+    series: SeriesSettings = SeriesSettings()
 
     @field_validator("source")
     @classmethod
@@ -89,6 +113,10 @@ class GateSettings(_Strict):
     metric: str = Field("test_accuracy", description="metric key compared on the same test split")
     higher_is_better: bool = True
     min_improvement: float = Field(0.0, ge=0, description="required margin over the champion")
+    limits: dict[str, tuple[float | None, float | None]] = Field(
+        default_factory=dict,
+        description="metric → [min, max] a challenger must meet whatever the champion scores",
+    )
 
 
 class RegistrySettings(_Strict):

@@ -18,11 +18,34 @@ class Decision:
     champion: float | None
 
 
-def decide(challenger: float, champion: float | None, gate: GateSettings) -> Decision:
-    """Promote when there is no champion, or the challenger beats it by `min_improvement`.
+def outside_limits(metrics: dict[str, float], gate: GateSettings) -> list[str]:
+    """Each configured limit the challenger's metrics break, as a phrase."""
+    broken = []
+    for name, (low, high) in sorted(gate.limits.items()):
+        value = metrics.get(name)
+        if value is None:
+            broken.append(f"{name} was not measured")
+        elif low is not None and value < low:
+            broken.append(f"{name} {value:.4f} is below the limit {low}")
+        elif high is not None and value > high:
+            broken.append(f"{name} {value:.4f} is above the limit {high}")
+    return broken
 
-    Both metrics must come from the same test split (the caller re-scores the champion).
+
+def decide(
+    challenger: float,
+    champion: float | None,
+    gate: GateSettings,
+    metrics: dict[str, float] | None = None,
+) -> Decision:
+    """Promote a challenger within `gate.limits` that beats the champion by `min_improvement`.
+
+    With no champion, the first challenger within the limits is promoted. Both metrics must come
+    from the same test split (the caller re-scores the champion).
     """
+    broken = outside_limits(metrics or {gate.metric: challenger}, gate)
+    if broken:
+        return Decision(False, "; ".join(broken), gate.metric, challenger, champion)
     if champion is None:
         return Decision(True, "no champion yet: first valid model", gate.metric, challenger, None)
     gain = challenger - champion if gate.higher_is_better else champion - challenger

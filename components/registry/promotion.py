@@ -42,11 +42,14 @@ def gate_and_promote(
     if champion == version:  # a retry after the alias already moved
         return Decision(True, "already champion", metric, challenger, challenger)
     if champion is None:
-        decision = decide(challenger, None, settings.gate)
+        decision = decide(challenger, None, settings.gate, challenger_metrics)
     else:
         try:
             decision = decide(
-                challenger, champion_score(project, settings, champion), settings.gate
+                challenger,
+                champion_score(project, settings, champion),
+                settings.gate,
+                challenger_metrics,
             )
         except DlopsError as exc:
             decision = Decision(

@@ -31,12 +31,22 @@ class Split:
     params: dict[str, str] = field(default_factory=dict)  # extra run params, e.g. gap counts
 
 
+TASK_KINDS: dict[str, type[Task]] = {}
+
+
 class Task(ABC):
     """The task kind's operations; stateless, so one instance serves every family of the kind."""
 
     kind: ClassVar[str]
     sources: ClassVar[tuple[str, ...]]  # user source kinds accepted: "csv", "folder"
     data_file: ClassVar[str | None] = None  # the single file a csv source is copied to
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        if "kind" in cls.__dict__:
+            if cls.kind in TASK_KINDS:
+                raise ValueError(f"task kind {cls.kind!r} is defined twice")
+            TASK_KINDS[cls.kind] = cls
 
     @abstractmethod
     def write_builtin(self, family: str, folder: Path) -> None:

@@ -69,6 +69,10 @@ def batches(n: int, batch_size: int, generator: torch.Generator | None) -> list[
     return list(order.split(batch_size))
 
 
+def _correct(output: torch.Tensor, y: torch.Tensor) -> float:
+    return (output.argmax(dim=1) == y).sum().item()
+
+
 @torch.no_grad()
 def evaluate_loss(
     model: nn.Module,
@@ -77,16 +81,32 @@ def evaluate_loss(
     loss_fn: Callable,
     device: torch.device,
     batch_size: int,
-) -> tuple[float, float]:
-    """Mean loss and accuracy of `model` on (x, y), in eval mode."""
+    classification: bool = True,
+) -> tuple[float, float | None]:
+    """Mean loss, and accuracy for classifiers (else None), of `model` on (x, y) in eval mode."""
     model.eval()
     total, correct = 0.0, 0.0
     for idx in batches(len(x), batch_size, None):
         with autocast(device):
-            logits = model(x[idx])
-        total += loss_fn(logits.float(), y[idx]).item() * len(idx)
-        correct += (logits.argmax(dim=1) == y[idx]).sum().item()
-    return total / len(x), correct / len(x)
+            output = model(x[idx])
+        total += loss_fn(output.float(), y[idx]).item() * len(idx)
+        if classification:
+            correct += _correct(output, y[idx])
+    return total / len(x), (correct / len(x) if classification else None)
+
+
+def epoch_progress(settings: TrainSettings):
+    """An epoch progress bar, shown on a terminal only (tqdm decides when `disable` is None)."""
+    from tqdm.auto import tqdm
+
+    return tqdm(
+        range(1, settings.epochs + 1),
+        desc="train",
+        unit="epoch",
+        leave=False,
+        disable=None if settings.progress else True,
+        mininterval=1.0,
+    )
 
 
 def fit(
@@ -96,8 +116,12 @@ def fit(
     settings: TrainSettings,
     device: torch.device,
     loss_fn: Callable = nn.functional.cross_entropy,
+    classification: bool = True,
 ) -> FitResult:
-    """Train with early stopping on validation loss; leave the best epoch's weights in `model`."""
+    """Train with early stopping on validation loss; leave the best epoch's weights in `model`.
+
+    History per epoch: train_loss, val_loss, and for classifiers train_/val_accuracy.
+    """
     generator = seed_everything(settings.seed)
     model.to(device)
     x_train, y_train = (t.to(device) for t in train)
@@ -108,43 +132,31 @@ def fit(
     result = FitResult()
     best_state = copy.deepcopy(model.state_dict())
     since_best = 0
-
-    from tqdm.auto import tqdm
-
-    progress = tqdm(
-        range(1, settings.epochs + 1),
-        desc="train",
-        unit="epoch",
-        disable=None if settings.progress else True,
-        leave=False,
-        mininterval=1.0,
-    )  # None: shown on a terminal only
+    progress = epoch_progress(settings)
     for epoch in progress:
         model.train()
-        seen, loss_sum, correct = 0, 0.0, 0.0
+        # Sums stay on the device: one sync per epoch, not one per batch.
+        loss_sum = torch.zeros((), device=device)
+        correct = torch.zeros((), device=device)
         for idx in batches(len(x_train), settings.batch_size, generator):
             xb, yb = x_train[idx], y_train[idx]
             with autocast(device):
-                logits = model(xb)
-            loss = loss_fn(logits.float(), yb)
+                output = model(xb)
+            loss = loss_fn(output.float(), yb)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
-            seen += len(idx)
-            loss_sum += loss.item() * len(idx)
-            correct += (logits.argmax(dim=1) == yb).sum().item()
+            loss_sum += loss.detach() * len(idx)
+            if classification:
+                correct += (output.argmax(dim=1) == yb).sum()
         val_loss, val_acc = evaluate_loss(
-            model, x_val, y_val, loss_fn, device, settings.batch_size * 4
+            model, x_val, y_val, loss_fn, device, settings.batch_size * 4, classification
         )
-        result.history.append(
-            {
-                "train_loss": loss_sum / seen,
-                "train_accuracy": correct / seen,
-                "val_loss": val_loss,
-                "val_accuracy": val_acc,
-            }
-        )
-        progress.set_postfix(train_loss=f"{loss_sum / seen:.4f}", val_loss=f"{val_loss:.4f}")
+        row = {"train_loss": loss_sum.item() / len(x_train), "val_loss": val_loss}
+        if classification:
+            row |= {"train_accuracy": correct.item() / len(x_train), "val_accuracy": val_acc}
+        result.history.append(row)
+        progress.set_postfix(train_loss=f"{row['train_loss']:.4f}", val_loss=f"{val_loss:.4f}")
         if val_loss < result.best_val_loss:
             result.best_val_loss, result.best_epoch, since_best = val_loss, epoch, 0
             best_state = copy.deepcopy(model.state_dict())

@@ -35,3 +35,13 @@ def test_promoted_only_beyond_the_margin(champion, margin, gain):
     gate = GateSettings(min_improvement=margin)
     decision = decide(champion + gain, champion, gate)
     assert decision.promote == ((champion + gain) - champion > margin)
+
+
+def test_limits_block_whatever_the_champion_scores():
+    gate = GateSettings(metric="test_mase", higher_is_better=False, limits={"test_mase": (None, 1)})
+    blocked = decide(1.2, None, gate, {"test_mase": 1.2})
+    assert not blocked.promote and "above the limit" in blocked.reason
+    assert decide(0.7, None, gate, {"test_mase": 0.7}).promote
+    floor = GateSettings(limits={"test_recall_min": (0.5, None)})
+    assert not decide(0.99, 0.5, floor, {"test_accuracy": 0.99, "test_recall_min": 0.3}).promote
+    assert "not measured" in decide(0.99, None, floor, {"test_accuracy": 0.99}).reason
