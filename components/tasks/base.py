@@ -63,8 +63,12 @@ class Task(ABC):
         """Load validated data from `folder` and split it by the configured seed."""
 
     @abstractmethod
-    def fit(self, model, split: Split, settings: FamilySettings, device):
-        """Train `model` in place (best epoch's weights kept); return the FitResult."""
+    def fit(self, model, split: Split, settings: FamilySettings, device, workdir: Path):
+        """Train `model` in place (best epoch's weights kept); return the FitResult.
+
+        Files written into `workdir` during training (e.g. per-epoch sample grids) are logged
+        to the run under `training/`.
+        """
 
     @abstractmethod
     def score(self, model, card: dict, split: Split) -> dict[str, float]:

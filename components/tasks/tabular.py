@@ -9,7 +9,8 @@ import pandas as pd
 import torch
 
 from components.data.builtin import breast_cancer
-from components.data.tabular import CSV_NAME, load_tabular, read_csv, split_digest, split_indices
+from components.data.splits import split_digest, split_indices
+from components.data.tabular import CSV_NAME, load_tabular, read_csv
 from components.evaluation.classification import (
     classification_metrics,
     plot_confusion_matrix,
@@ -56,7 +57,7 @@ class TabularClassification(Task):
             digest=split_digest(parts),
         )
 
-    def fit(self, model, split: Split, settings, device):
+    def fit(self, model, split: Split, settings, device, workdir: Path):
         model.fit_normalizer(torch.as_tensor(split.x["train"]))
         tensors = {
             k: (torch.as_tensor(split.x[k]), torch.as_tensor(split.y[k]))

@@ -72,7 +72,11 @@ def train_family(
 
         seed_everything(settings.train.seed)  # initial weights are part of the reproducible run
         model = build_model(settings.family, settings.model, split.dims)
-        result = task.fit(model, split, settings, device)
+        local = run_dir(project, run_id)
+        (local / "training").mkdir(parents=True, exist_ok=True)
+        result = task.fit(model, split, settings, device, local / "training")
+        if any((local / "training").iterdir()):
+            runs.client().log_artifacts(run_id, str(local / "training"), "training")
 
         runs.log_history(run_id, result.history)
         runs.log_metrics(run_id, result.summary())
@@ -88,7 +92,6 @@ def train_family(
             "run_id": run_id,
             "serving": settings.serving.model_dump(),
         }
-        local = run_dir(project, run_id)
         save_model(model.cpu(), card, local / "model")
         (local / "history.json").write_text(json.dumps(result.history))
     except BaseException:

@@ -67,24 +67,18 @@ def describe_failure(result) -> str:
     return f"{name}: {messages[0]}" if messages else name
 
 
-def run_suite(
-    project: Project, family: str, frame, expectations: list, stats: dict[str, int] | None = None
-) -> ValidationReport:
-    """Validate `frame` against `expectations`, write Data Docs and the result JSON."""
+def _checkpoint(context, name: str, expectations: list):
+    """Create or update the GX objects of one suite; idempotent across runs."""
     import great_expectations as gx
     from great_expectations.checkpoint import UpdateDataDocsAction
-    from great_expectations.data_context.types.base import ProgressBarsConfig
 
-    context = gx.get_context(mode="file", project_root_dir=str(project.work))
-    context.variables.progress_bars = ProgressBarsConfig(globally=False)
-    name = f"dlops-{family}"
     source = context.data_sources.add_or_update_pandas(name=name)  # recreated: no stale assets
     batch = source.add_dataframe_asset(name=name).add_batch_definition_whole_dataframe(name)
     suite = context.suites.add_or_update(gx.ExpectationSuite(name=name, expectations=expectations))
     definition = context.validation_definitions.add_or_update(
         gx.ValidationDefinition(name=name, data=batch, suite=suite)
     )
-    checkpoint = context.checkpoints.add_or_update(
+    return context.checkpoints.add_or_update(
         gx.Checkpoint(
             name=name,
             validation_definitions=[definition],
@@ -92,21 +86,43 @@ def run_suite(
             result_format={"result_format": "SUMMARY", "partial_unexpected_count": 5},
         )
     )
-    outcome = checkpoint.run(batch_parameters={"dataframe": frame})
 
-    results = [r for run in outcome.run_results.values() for r in run.results]
-    failures = [describe_failure(r) for r in results if not r.success]
+
+def run_suite(
+    project: Project,
+    family: str,
+    frame=None,
+    expectations: list | None = None,
+    stats: dict[str, int] | None = None,
+    tables: dict[str, tuple] | None = None,
+) -> ValidationReport:
+    """Validate a frame against its expectations; write Data Docs and the family's result JSON.
+
+    `tables` (name → (frame, expectations)) validates several tables as one gate.
+    """
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    tables = tables or {"data": (frame, expectations)}
+    context = gx.get_context(mode="file", project_root_dir=str(project.work))
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    success, failures, results = True, [], []
+    for table, (table_frame, table_expectations) in tables.items():
+        name = f"dlops-{family}" if table == "data" else f"dlops-{family}-{table}"
+        outcome = _checkpoint(context, name, table_expectations).run(
+            batch_parameters={"dataframe": table_frame}
+        )
+        success = success and outcome.success
+        for run in outcome.run_results.values():
+            failures += [describe_failure(r) for r in run.results if not r.success]
+            results.append(run.to_json_dict())
     folder = project.work / "validation" / family
     folder.mkdir(parents=True, exist_ok=True)
     result_file = folder / "validation_result.json"
-    result_file.write_text(
-        json.dumps(
-            _jsonable([run.to_json_dict() for run in outcome.run_results.values()]), indent=1
-        )
-    )
+    result_file.write_text(json.dumps(_jsonable(results), indent=1))
     urls = context.get_docs_sites_urls()
     docs = urls[0]["site_url"].removeprefix("file://") if urls else None
-    return ValidationReport(family, outcome.success, failures, str(result_file), docs, stats or {})
+    return ValidationReport(family, success, failures, str(result_file), docs, stats or {})
 
 
 def failed_to_read(project: Project, family: str, problem: str) -> ValidationReport:

@@ -3,7 +3,8 @@
 import numpy as np
 import pandas as pd
 
-from components.data.tabular import load_tabular, split_digest, split_indices
+from components.data.splits import split_digest, split_indices
+from components.data.tabular import load_tabular
 from components.settings import SplitSettings
 
 
