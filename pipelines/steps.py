@@ -76,6 +76,9 @@ def gate(
 
 
 @step
-def package(settings: FamilySettings) -> str:
-    model_tag = bento.import_version(settings, bento.champion(settings))
-    return bento.build_bento(settings, model_tag)
+def package(settings: FamilySettings) -> str | None:
+    """Bento of the champion; None while the family has none (its first model was rejected)."""
+    champion = versions.alias_version(settings.model_name, versions.CHAMPION)
+    if champion is None:
+        return None
+    return bento.build_bento(settings, bento.import_version(settings, champion))

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import bentoml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from serving.common import bad_request, load, model_tag
+from serving.common import FormGuard, bad_request, load, model_tag
 
 # Strict, finite numbers: no "1.5" strings, no booleans, no NaN or Infinity.
 Number = Annotated[float, Field(strict=True, allow_inf_nan=False)]
@@ -97,3 +97,6 @@ class Service:
             "classes": self.classes,
             "max_batch": self.max_batch,
         }
+
+
+Service.add_asgi_middleware(FormGuard)

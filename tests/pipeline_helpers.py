@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
 
 TINY = """\
 pipeline:
@@ -42,3 +51,48 @@ def training_runs(family: str) -> list:
     return client().search_runs(
         experiments, filter_string=f"tags.family = '{family}' and tags.`dlops.kind` = 'training'"
     )
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def bentoml_serve(family: str, model_tag: str, env: dict[str, str]) -> Iterator[str]:
+    """A real `bentoml serve` process of `serving/<family>.py` on `model_tag`; yields its URL."""
+    import httpx
+
+    port = _free_port()
+    cli = str(Path(sys.executable).parent / "bentoml")
+    process = subprocess.Popen(
+        [cli, "serve", f"serving.{family}:Service", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=REPO,
+        env={**os.environ, **env, "DLOPS_MODEL_TAG": model_tag},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if process.poll() is not None:
+                raise RuntimeError(
+                    f"bentoml serve exited: {process.stderr.read().decode()[-2000:]}"
+                )
+            time.sleep(0.5)
+        else:
+            raise RuntimeError("bentoml serve did not become ready in 120 s")
+        yield url
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)

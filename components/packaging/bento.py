@@ -75,7 +75,7 @@ def build_bento(settings: FamilySettings, model_tag: str) -> str:
     from bentoml._internal.bento.build_config import BentoEnvSchema
     from bentoml.exceptions import NotFound
 
-    name = f"dlops-{settings.family}"
+    name = settings.model_name  # a data set registered under its own name gets its own Bentos
     version = f"{model_tag.split(':')[1]}-{_code_digest(CODE_ROOT)}"
     try:
         return str(bentoml.bentos.get(f"{name}:{version}").tag)

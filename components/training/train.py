@@ -59,13 +59,15 @@ def train_family(
             },
         )
         folder = family_files(project, settings.family)
+        frame = task.dataset_frame(folder)
+        target = settings.data.target if settings.data.target in frame.columns else None
         runs.log_dataset(
             run_id,
-            task.dataset_frame(folder),
+            frame,
             name=f"{settings.family}-data",
             source=str(folder),
             data_version=data_version,
-            target=settings.data.target,
+            target=target,
         )
         for path in validation_files:
             runs.log_artifact(run_id, path, "validation")

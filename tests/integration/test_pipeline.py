@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.pipeline_helpers import registry_state, training_runs
+from tests.pipeline_helpers import bentoml_serve, registry_state, training_runs
 
 pytestmark = pytest.mark.integration
 DLOPS = str(Path(sys.executable).parent / "dlops")
@@ -139,49 +139,11 @@ def test_users_own_csv(first_run, project, tmp_path):
     assert restored["data_version"] == first_run["outcome"]["data_version"]
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def served(first_run, project_env):
     """A real `bentoml serve` process on the champion's BentoML model."""
-    import httpx
-
-    port = _free_port()
-    env = {**os.environ, **project_env, "DLOPS_MODEL_TAG": "dlops-mlp:v1"}
-    bentoml_cli = str(Path(sys.executable).parent / "bentoml")
-    process = subprocess.Popen(
-        [bentoml_cli, "serve", "serving.mlp:Service", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=Path(__file__).resolve().parents[2],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(240):
-            try:
-                if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if process.poll() is not None:
-                pytest.fail(f"bentoml serve exited: {process.stderr.read().decode()[-2000:]}")
-            import time
-
-            time.sleep(0.5)
-        else:
-            pytest.fail("bentoml serve did not become ready in 120 s")
+    with bentoml_serve("mlp", "dlops-mlp:v1", project_env) as url:
         yield url
-    finally:
-        os.killpg(process.pid, 15)
-        process.wait(timeout=30)
 
 
 def test_service_answers_with_lineage(served, first_run):

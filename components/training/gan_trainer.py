@@ -1,0 +1,123 @@
+"""The adversarial trainer: in-memory batches, seeded, bf16 autocast on CUDA, best epoch kept.
+
+Stabilisers: spectral norm lives in the discriminator (`components/models/gan.py`); here are
+one-sided label smoothing (real targets `real_label` < 1), two-timescale learning rates (the
+discriminator learns `d_lr_factor` times faster than the generator) and the generator's weight
+average after every step.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+
+import torch
+from torch import nn
+from torch.nn.functional import binary_cross_entropy_with_logits as bce
+
+from components.models.gan import GAN, GANConfig
+from components.settings import TrainSettings
+from components.training.trainer import (
+    FitResult,
+    autocast,
+    batches,
+    epoch_progress,
+    seed_everything,
+)
+
+
+def optimizers(model: GAN, config: GANConfig, learning_rate: float):
+    """Adam for each network; the discriminator's rate is `d_lr_factor` times the generator's."""
+    betas = (config.beta1, 0.999)
+    g_opt = torch.optim.Adam(model.generator.parameters(), lr=learning_rate, betas=betas)
+    d_opt = torch.optim.Adam(
+        model.discriminator.parameters(), lr=learning_rate * config.d_lr_factor, betas=betas
+    )
+    return g_opt, d_opt
+
+
+def discriminator_step(
+    model: GAN, real: torch.Tensor, labels: torch.Tensor, z: torch.Tensor, real_label: float, opt
+) -> torch.Tensor:
+    """One discriminator update on real images (smoothed targets) and detached fakes."""
+    with torch.no_grad(), autocast(real.device):
+        fake = model.generator(z, labels)
+    with autocast(real.device):
+        real_logits = model.discriminator(real, labels)
+        fake_logits = model.discriminator(fake, labels)
+    loss = bce(real_logits.float(), torch.full_like(real_logits.float(), real_label)) + bce(
+        fake_logits.float(), torch.zeros_like(fake_logits.float())
+    )
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+    return loss.detach()
+
+
+def generator_step(model: GAN, labels: torch.Tensor, z: torch.Tensor, opt) -> torch.Tensor:
+    """One generator update with the non-saturating loss: make fakes look real."""
+    with autocast(z.device):
+        logits = model.discriminator(model.generator(z, labels), labels)
+    loss = bce(logits.float(), torch.ones_like(logits.float()))
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+    return loss.detach()
+
+
+def fit_gan(
+    model: GAN,
+    train: tuple[torch.Tensor, torch.Tensor],
+    config: GANConfig,
+    settings: TrainSettings,
+    device: torch.device,
+    val_fd: Callable[[nn.Module], float],
+    on_sample: Callable[[nn.Module, int], None] | None = None,
+) -> FitResult:
+    """Train both networks; keep the weights of the epoch with the lowest validation FD.
+
+    `train` holds images (N, C, H, W) in [0, 1] and class indices; `val_fd(model)` scores the
+    generator each epoch; `on_sample(model, epoch)` runs every `config.sample_every` epochs and
+    after the last. Stops after `settings.patience` epochs without a better `val_fd`.
+    History per epoch: d_loss, g_loss, val_fd.
+    """
+    generator = seed_everything(settings.seed)
+    model.to(device)
+    images, labels = train[0].to(device) * 2 - 1, train[1].to(device)  # tanh range
+    g_opt, d_opt = optimizers(model, config, settings.learning_rate)
+    result = FitResult()
+    best_state = copy.deepcopy(model.state_dict())
+    since_best = 0
+    progress = epoch_progress(settings)
+    for epoch in progress:
+        model.train()
+        d_sum = torch.zeros((), device=device)
+        g_sum = torch.zeros((), device=device)
+        steps = batches(len(images), settings.batch_size, generator)
+        for idx in steps:
+            real, y = images[idx], labels[idx]
+            z = torch.randn(len(idx), model.latent_dim, generator=generator).to(device)
+            d_sum += discriminator_step(model, real, y, z, config.real_label, d_opt)
+            z = torch.randn(len(idx), model.latent_dim, generator=generator).to(device)
+            g_sum += generator_step(model, y, z, g_opt)
+            model.update_average()
+        row = {
+            "d_loss": d_sum.item() / len(steps),
+            "g_loss": g_sum.item() / len(steps),
+            "val_fd": val_fd(model),
+        }
+        result.history.append(row)
+        progress.set_postfix(val_fd=f"{row['val_fd']:.3f}", d_loss=f"{row['d_loss']:.3f}")
+        if on_sample is not None and (epoch % config.sample_every == 0 or epoch == settings.epochs):
+            on_sample(model, epoch)
+        if row["val_fd"] < result.best_val_loss:
+            result.best_val_loss, result.best_epoch, since_best = row["val_fd"], epoch, 0
+            best_state = copy.deepcopy(model.state_dict())
+        else:
+            since_best += 1
+            if since_best >= settings.patience:
+                result.stopped_early = True
+                break
+    progress.close()
+    model.load_state_dict(best_state)
+    return result
