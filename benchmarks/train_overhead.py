@@ -152,7 +152,10 @@ def main() -> None:
     parser.add_argument("--families", nargs="+", default=["mlp", "cnn", "rnn", "gan"])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--threads", type=int, help="torch CPU threads for both loops")
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     device = resolve_device(args.device)
     print(
         f"machine: {platform.processor() or platform.machine()}, "

@@ -66,7 +66,7 @@ def _families(project: Project, families: list[str] | None, config: Path | None)
 
 @app.callback()
 def _root(debug: Annotated[bool, typer.Option("--debug", help="show tracebacks")] = False) -> None:
-    """dlops: MLOps for deep-learning model families (MLP, and more to come)."""
+    """dlops: MLOps for deep-learning model families (MLP, CNN, RNN, GAN)."""
 
 
 @data_app.command("ingest")

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import copy
 import random
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -58,9 +58,14 @@ def seed_everything(seed: int) -> torch.Generator:
 
 def autocast(device: torch.device):
     """bf16 autocast on CUDA; a no-op context elsewhere (CPU stays fp32 and deterministic)."""
-    return torch.autocast(
-        device_type=device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"
-    )
+    if device.type != "cuda":
+        return nullcontext()  # cheaper than a disabled torch.autocast on every batch
+    return torch.autocast(device_type="cuda", dtype=torch.bfloat16)
+
+
+def snapshot(model: nn.Module) -> dict[str, torch.Tensor]:
+    """A copy of the model's weights (the best epoch's, kept while training goes on)."""
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
 
 
 def batches(n: int, batch_size: int, generator: torch.Generator | None) -> list[torch.Tensor]:
@@ -73,7 +78,7 @@ def _correct(output: torch.Tensor, y: torch.Tensor) -> float:
     return (output.argmax(dim=1) == y).sum().item()
 
 
-@torch.no_grad()
+@torch.inference_mode()
 def evaluate_loss(
     model: nn.Module,
     x: torch.Tensor,
@@ -130,7 +135,7 @@ def fit(
         model.parameters(), lr=settings.learning_rate, weight_decay=settings.weight_decay
     )
     result = FitResult()
-    best_state = copy.deepcopy(model.state_dict())
+    best_state = snapshot(model)
     since_best = 0
     progress = epoch_progress(settings)
     for epoch in progress:
@@ -159,7 +164,7 @@ def fit(
         progress.set_postfix(train_loss=f"{row['train_loss']:.4f}", val_loss=f"{val_loss:.4f}")
         if val_loss < result.best_val_loss:
             result.best_val_loss, result.best_epoch, since_best = val_loss, epoch, 0
-            best_state = copy.deepcopy(model.state_dict())
+            best_state = snapshot(model)
         else:
             since_best += 1
             if since_best >= settings.patience:
