@@ -15,7 +15,7 @@ from typing import Annotated, Any
 import bentoml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from serving.common import FormGuard, bad_request, load, model_tag
+from serving.common import FormGuard, bad_request, load, model_tag, predict_classes
 
 # Strict, finite pixel values in [0, 1]: no strings, no booleans, no NaN or Infinity.
 Pixel = Annotated[float, Field(strict=True, allow_inf_nan=False, ge=0, le=1)]
@@ -70,17 +70,7 @@ class Service:
         """Class and probabilities per image of `x` (N, C, H, W), with the lineage."""
         import torch
 
-        with torch.inference_mode():
-            proba = torch.softmax(self.model(torch.as_tensor(x)), dim=1)
-        predictions = [
-            {
-                "class": self.classes[int(row.argmax())],
-                "probabilities": {
-                    str(c): round(float(p), 6) for c, p in zip(self.classes, row, strict=True)
-                },
-            }
-            for row in proba
-        ]
+        predictions = predict_classes(self.model, torch.as_tensor(x), self.classes)
         return {"predictions": predictions, **self.lineage}
 
     def _decode(self, i: int, path: Path):

@@ -28,6 +28,23 @@ def load(bento_model) -> tuple[Any, dict[str, Any], dict[str, Any]]:
     return model, card, {**lineage, "max_batch": meta.get("max_batch")}
 
 
+def predict_classes(model, x, classes: list) -> list[dict[str, Any]]:
+    """Class and class probabilities for each row of the batch `x` (a tensor)."""
+    import torch
+
+    with torch.inference_mode():
+        proba = torch.softmax(model(x), dim=1)
+    return [
+        {
+            "class": classes[int(row.argmax())],
+            "probabilities": {
+                str(c): round(float(p), 6) for c, p in zip(classes, row, strict=True)
+            },
+        }
+        for row in proba
+    ]
+
+
 def bad_request(message: str, status: int = 422) -> JSONResponse:
     """A 4xx with a JSON body naming what is wrong."""
     return JSONResponse({"error": message}, status_code=status)

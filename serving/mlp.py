@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import bentoml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from serving.common import FormGuard, bad_request, load, model_tag
+from serving.common import FormGuard, bad_request, load, model_tag, predict_classes
 
 # Strict, finite numbers: no "1.5" strings, no booleans, no NaN or Infinity.
 Number = Annotated[float, Field(strict=True, allow_inf_nan=False)]
@@ -75,17 +75,9 @@ class Service:
         matrix = self._matrix(request)
         if isinstance(matrix, str):
             return bad_request(matrix)
-        with torch.inference_mode():
-            proba = torch.softmax(self.model(torch.tensor(matrix, dtype=torch.float32)), dim=1)
-        predictions = [
-            {
-                "class": self.classes[int(row.argmax())],
-                "probabilities": {
-                    str(c): round(float(p), 6) for c, p in zip(self.classes, row, strict=True)
-                },
-            }
-            for row in proba
-        ]
+        predictions = predict_classes(
+            self.model, torch.tensor(matrix, dtype=torch.float32), self.classes
+        )
         return {"predictions": predictions, **self.lineage}
 
     @bentoml.api

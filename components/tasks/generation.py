@@ -7,14 +7,13 @@ between models scored on the same data and split.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
 
-from components.data.images import image_files, load_images, write_digits
-from components.data.splits import split_digest, split_indices
 from components.evaluation.generation import (
     feature_classifier,
     generation_metrics,
@@ -26,7 +25,8 @@ from components.evaluation.generation import (
 )
 from components.models.gan import GANConfig, generate
 from components.project import DlopsError
-from components.tasks.base import Split, Task
+from components.tasks.base import Split
+from components.tasks.images import ImageFolderTask
 
 ANY = -1  # `digit` value of a request for images of any class
 INFO_KEYS = ("classes", "image_size", "mode")
@@ -63,41 +63,18 @@ def generate_images(model, card: dict, n: int, seed: int, digit: int = ANY):
     return images.numpy(), labels.numpy()
 
 
-class ImageGeneration(Task):
+class ImageGeneration(ImageFolderTask):
     """Class-folder images → a generator of new images, conditional on the class."""
 
     kind = "image_generation"
-    sources = ("folder",)
-
-    def write_builtin(self, family: str, folder: Path) -> None:
-        write_digits(folder)
-
-    def validate(self, project, settings, folder):
-        from components.validation.images import validate_images
-
-        return validate_images(project, settings, folder)
 
     def load_split(self, folder: Path, settings) -> Split:
-        image = settings.data.image
-        data = load_images(folder, image.size, image.mode)
-        parts = split_indices(data.y, settings.data.split)
+        split = super().load_split(folder, settings)
         config = GANConfig.model_validate(settings.model)
-        return Split(
-            x={k: data.x[v] for k, v in parts.items()},
-            y={k: data.y[v] for k, v in parts.items()},
-            dims={
-                "n_classes": len(data.classes),
-                "channels": int(data.x.shape[1]),
-                "image_size": image.size,
-            },
-            info={
-                "classes": data.classes,
-                "image_size": image.size,
-                "mode": image.mode,
-                "latent_dim": config.latent_dim,
-                "conditional": config.conditional,
-            },
-            digest=split_digest(parts),
+        return replace(
+            split,
+            dims={**split.dims, "channels": int(split.x["train"].shape[1])},
+            info={**split.info, "latent_dim": config.latent_dim, "conditional": config.conditional},
         )
 
     def fit(self, model, split: Split, settings, device, workdir: Path):
@@ -153,7 +130,3 @@ class ImageGeneration(Task):
             frame.insert(0, "input_row", row)
             frames.append(frame)
         return pd.concat(frames, ignore_index=True)
-
-    def dataset_frame(self, folder: Path) -> pd.DataFrame:
-        paths = [p.relative_to(folder) for p in image_files(folder)]
-        return pd.DataFrame({"path": [str(p) for p in paths], "class": [p.parts[0] for p in paths]})

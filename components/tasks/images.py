@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -51,10 +52,9 @@ def as_batch(model_input, card: dict) -> np.ndarray:
     return x
 
 
-class ImageClassification(Task):
-    """Images in class subfolders → one of the class names."""
+class ImageFolderTask(Task):
+    """What the kinds that learn from class subfolders of images share (no kind of its own)."""
 
-    kind = "image_classification"
     sources = ("folder",)
 
     def write_builtin(self, family: str, folder: Path) -> None:
@@ -72,18 +72,34 @@ class ImageClassification(Task):
         return Split(
             x={k: data.x[v] for k, v in parts.items()},
             y={k: data.y[v] for k, v in parts.items()},
-            dims={
-                "n_channels": CHANNELS[image.mode],
-                "image_size": image.size,
-                "n_classes": len(data.classes),
-            },
-            info={
-                "classes": data.classes,
-                "image_size": image.size,
-                "mode": image.mode,
-                "max_file_bytes": image.max_file_bytes,
-            },
+            dims={"n_classes": len(data.classes), "image_size": image.size},
+            info={"classes": data.classes, "image_size": image.size, "mode": image.mode},
             digest=split_digest(parts),
+        )
+
+    def dataset_frame(self, folder: Path) -> pd.DataFrame:
+        # `class` is the label column: the image configs name it as `data.target`
+        paths = [p.relative_to(folder) for p in image_files(folder)]
+        return pd.DataFrame(
+            {
+                "path": [str(p) for p in paths],
+                "class": [p.parts[0] if len(p.parts) > 1 else "" for p in paths],
+            }
+        )
+
+
+class ImageClassification(ImageFolderTask):
+    """Images in class subfolders → one of the class names."""
+
+    kind = "image_classification"
+
+    def load_split(self, folder: Path, settings) -> Split:
+        split = super().load_split(folder, settings)
+        image = settings.data.image
+        return replace(
+            split,
+            dims={**split.dims, "n_channels": CHANNELS[image.mode]},
+            info={**split.info, "max_file_bytes": image.max_file_bytes},
         )
 
     def fit(self, model, split: Split, settings, device, workdir: Path):
@@ -117,13 +133,3 @@ class ImageClassification(Task):
     def predict(self, model, card: dict, model_input) -> pd.DataFrame:
         x = as_batch(model_input, card)
         return predictions_frame(predict_proba(model, x, CPU), card["classes"])
-
-    def dataset_frame(self, folder: Path) -> pd.DataFrame:
-        # `class` is the label column: configs/cnn.yaml names it as `data.target`
-        paths = [p.relative_to(folder) for p in image_files(folder)]
-        return pd.DataFrame(
-            {
-                "path": [str(p) for p in paths],
-                "class": [p.parts[0] if len(p.parts) > 1 else "" for p in paths],
-            }
-        )

@@ -8,7 +8,6 @@ average after every step.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable
 
 import torch
@@ -23,6 +22,7 @@ from components.training.trainer import (
     batches,
     epoch_progress,
     seed_everything,
+    snapshot,
 )
 
 
@@ -85,9 +85,7 @@ def fit_gan(
     model.to(device)
     images, labels = train[0].to(device) * 2 - 1, train[1].to(device)  # tanh range
     g_opt, d_opt = optimizers(model, config, settings.learning_rate)
-    result = FitResult()
-    best_state = copy.deepcopy(model.state_dict())
-    since_best = 0
+    result = FitResult(best_state=snapshot(model))
     progress = epoch_progress(settings)
     for epoch in progress:
         model.train()
@@ -110,14 +108,8 @@ def fit_gan(
         progress.set_postfix(val_fd=f"{row['val_fd']:.3f}", d_loss=f"{row['d_loss']:.3f}")
         if on_sample is not None and (epoch % config.sample_every == 0 or epoch == settings.epochs):
             on_sample(model, epoch)
-        if row["val_fd"] < result.best_val_loss:
-            result.best_val_loss, result.best_epoch, since_best = row["val_fd"], epoch, 0
-            best_state = copy.deepcopy(model.state_dict())
-        else:
-            since_best += 1
-            if since_best >= settings.patience:
-                result.stopped_early = True
-                break
+        if result.keep_if_best(epoch, row["val_fd"], model, settings.patience):
+            break
     progress.close()
-    model.load_state_dict(best_state)
+    model.load_state_dict(result.best_state)
     return result

@@ -20,8 +20,20 @@ class FitResult:
 
     history: list[dict[str, float]] = field(default_factory=list)
     best_epoch: int = 0
-    best_val_loss: float = float("inf")
+    best_val_loss: float = float("inf")  # the selection score: lower is better
     stopped_early: bool = False
+    best_state: dict[str, torch.Tensor] = field(default_factory=dict, repr=False)
+    since_best: int = 0
+
+    def keep_if_best(self, epoch: int, score: float, model: nn.Module, patience: int) -> bool:
+        """Remember `model`'s weights if `score` is the lowest yet; True once patience runs out."""
+        if score < self.best_val_loss:
+            self.best_val_loss, self.best_epoch, self.since_best = score, epoch, 0
+            self.best_state = snapshot(model)
+            return False
+        self.since_best += 1
+        self.stopped_early = self.since_best >= patience
+        return self.stopped_early
 
     def summary(self) -> dict[str, float]:
         """Best-epoch metrics as their own keys (`best_epoch`, `best_val_loss`, ...)."""
@@ -134,9 +146,7 @@ def fit(
     optimizer = torch.optim.AdamW(
         model.parameters(), lr=settings.learning_rate, weight_decay=settings.weight_decay
     )
-    result = FitResult()
-    best_state = snapshot(model)
-    since_best = 0
+    result = FitResult(best_state=snapshot(model))
     progress = epoch_progress(settings)
     for epoch in progress:
         model.train()
@@ -162,14 +172,8 @@ def fit(
             row |= {"train_accuracy": correct.item() / len(x_train), "val_accuracy": val_acc}
         result.history.append(row)
         progress.set_postfix(train_loss=f"{row['train_loss']:.4f}", val_loss=f"{val_loss:.4f}")
-        if val_loss < result.best_val_loss:
-            result.best_val_loss, result.best_epoch, since_best = val_loss, epoch, 0
-            best_state = snapshot(model)
-        else:
-            since_best += 1
-            if since_best >= settings.patience:
-                result.stopped_early = True
-                break
+        if result.keep_if_best(epoch, val_loss, model, settings.patience):
+            break
     progress.close()
-    model.load_state_dict(best_state)
+    model.load_state_dict(result.best_state)
     return result
