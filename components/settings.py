@@ -112,7 +112,12 @@ class GateSettings(_Strict):
 
     metric: str = Field("test_accuracy", description="metric key compared on the same test split")
     higher_is_better: bool = True
-    min_improvement: float = Field(0.0, ge=0, description="required margin over the champion")
+    min_improvement: float = Field(
+        0.0, ge=0, description="the improvement's interval must lie above this margin"
+    )
+    confidence: float = Field(0.95, gt=0.5, lt=1, description="confidence of that interval")
+    resamples: int = Field(2000, ge=100, le=100_000, description="paired bootstrap resamples")
+    seed: int = Field(0, description="seed of the resampling: the same inputs, the same decision")
     limits: dict[str, tuple[float | None, float | None]] = Field(
         default_factory=dict,
         description="metric → [min, max] a challenger must meet whatever the champion scores",

@@ -187,6 +187,68 @@ def status(as_json: Annotated[bool, typer.Option("--json", help="print JSON")] =
         print_status(rows)
 
 
+def _family_settings(family: str):
+    from components.settings import load_family
+
+    project = _project()
+    return project, load_family(project, _check_family(project, family))
+
+
+@app.command()
+def history(
+    family: FamilyArg, as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False
+) -> None:
+    """The family's promotion ledger: every gate decision, manual promotion and rollback."""
+    from dataclasses import asdict
+
+    from components.registry import ledger
+    from pipelines.summary import print_history
+
+    _, settings = _family_settings(family)
+    entries = ledger.entries(settings.model_name)
+    if as_json:
+        typer.echo(json.dumps([asdict(e) for e in entries], indent=2))
+    else:
+        print_history(settings.model_name, entries)
+
+
+@app.command()
+def promote(
+    family: FamilyArg,
+    version: Annotated[str, typer.Option("--version", help="registered version to promote")],
+    force: Annotated[
+        bool, typer.Option("--force", help="promote even if the gate rejects")
+    ] = False,
+    reason: Annotated[
+        str | None, typer.Option("--reason", help="why (required with --force)")
+    ] = None,
+) -> None:
+    """Make a registered version the champion: through the gate, or past it with --force."""
+    from components.registry import ledger
+    from components.registry.promotion import promote_by_hand
+
+    project, settings = _family_settings(family)
+    entry = promote_by_hand(project, settings, version, force, reason, ledger.actor())
+    typer.echo(
+        f"{settings.model_name}: champion v{entry.champion_before or '-'} -> "
+        f"v{entry.champion_after} ({entry.action}); ledger run {entry.run_id}"
+    )
+
+
+@app.command()
+def rollback(family: FamilyArg) -> None:
+    """Move `champion` back to the previous champion in the ledger, and record it."""
+    from components.registry import ledger
+    from components.registry.promotion import rollback as roll_back
+
+    project, settings = _family_settings(family)
+    entry = roll_back(project, settings, ledger.actor())
+    typer.echo(
+        f"{settings.model_name}: champion v{entry.champion_before} -> "
+        f"v{entry.champion_after} (rollback); ledger run {entry.run_id}"
+    )
+
+
 @app.command()
 def ui(
     host: Annotated[str, typer.Option(help="address to bind")] = "127.0.0.1",

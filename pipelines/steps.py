@@ -69,10 +69,8 @@ def register(settings: FamilySettings, run_id: str) -> str:
 
 
 @step
-def gate(
-    project: Project, settings: FamilySettings, version: str, metrics: dict[str, float]
-) -> Decision:
-    return gate_and_promote(project, settings, version, metrics)
+def gate(project: Project, settings: FamilySettings, version: str) -> Decision:
+    return gate_and_promote(project, settings, version)
 
 
 @step

@@ -119,3 +119,44 @@ def print_status(rows: list[dict[str, Any]]) -> None:
             value,
         )
     _console().print(table)
+
+
+def print_history(model_name: str, entries: list) -> None:
+    """The ledger as a table, oldest first."""
+    table = Table(title=f"promotion ledger of {model_name}")
+    for column in (
+        "#",
+        "time",
+        "action",
+        "version",
+        "champion",
+        "challenger",
+        "champion score",
+        "interval",
+        "p",
+        "actor",
+        "reason",
+    ):
+        table.add_column(column, overflow="fold")
+
+    def number(value: float | None) -> str:
+        return "-" if value is None else f"{value:.4f}"
+
+    for e in entries:
+        interval = (
+            "-" if e.interval_low is None else f"[{e.interval_low:+.4f}, {e.interval_high:+.4f}]"
+        )
+        table.add_row(
+            str(e.seq),
+            e.time,
+            e.action,
+            e.version,
+            f"{e.champion_before or '-'} -> {e.champion_after or '-'}",
+            number(e.challenger_score),
+            number(e.champion_score),
+            interval,
+            "-" if e.p_value is None else f"{e.p_value:.3g}",
+            e.actor,
+            e.reason,
+        )
+    _console().print(table)

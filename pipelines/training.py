@@ -53,7 +53,7 @@ def family_pipeline(
         outcome.metrics = steps.evaluate(project, settings, outcome.run_id)
         # registry
         outcome.version = steps.register(settings, outcome.run_id)
-        decision = steps.gate(project, settings, outcome.version, outcome.metrics)
+        decision = steps.gate(project, settings, outcome.version)
         # packaging
         outcome.bento = steps.package(settings)
     except ValidationFailed as exc:

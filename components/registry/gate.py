@@ -4,18 +4,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from components.registry.stats import Outcomes, mcnemar_exact, paired_bootstrap
 from components.settings import GateSettings
 
 
 @dataclass(frozen=True)
 class Decision:
-    """Outcome of the gate, recorded as tags on the challenger's version."""
+    """Outcome of the gate, recorded in the ledger and as tags on the challenger's version."""
 
     promote: bool
     reason: str
     metric: str
     challenger: float
     champion: float | None
+    low: float | None = None  # the improvement's confidence interval (paired bootstrap)
+    high: float | None = None
+    p_value: float | None = None  # McNemar's exact test, for classifiers
 
 
 def outside_limits(metrics: dict[str, float], gate: GateSettings) -> list[str]:
@@ -37,30 +41,47 @@ def decide(
     champion: float | None,
     gate: GateSettings,
     metrics: dict[str, float] | None = None,
+    paired: tuple[Outcomes, Outcomes] | None = None,
 ) -> Decision:
-    """Promote a challenger within `gate.limits` that beats the champion by `min_improvement`.
+    """Promote a challenger within `gate.limits` that is better than the champion beyond doubt.
 
-    With no champion, the first challenger within the limits is promoted. Both metrics must come
-    from the same test split (the caller re-scores the champion).
+    With no champion, the first challenger within the limits is promoted. Otherwise both are
+    scored on the same test examples: with `paired` outcomes (challenger, champion) the
+    challenger must improve on the champion by more than `gate.min_improvement`, both in the
+    observed value and in the lower bound of the paired bootstrap interval at
+    `gate.confidence`; kinds without paired outcomes compare the point values.
     """
     broken = outside_limits(metrics or {gate.metric: challenger}, gate)
     if broken:
         return Decision(False, "; ".join(broken), gate.metric, challenger, champion)
     if champion is None:
         return Decision(True, "no champion yet: first valid model", gate.metric, challenger, None)
-    gain = challenger - champion if gate.higher_is_better else champion - challenger
-    if gain > gate.min_improvement:
+    margin = gate.min_improvement
+    if paired is None:
+        gain = challenger - champion if gate.higher_is_better else champion - challenger
+        verdict = "improves" if gain > margin else "does not improve"
         return Decision(
-            True,
-            f"{gate.metric} improves by {gain:.4f} (> {gate.min_improvement})",
+            gain > margin,
+            f"{gate.metric} {verdict} by {gain:+.4f} (point values, margin {margin})",
             gate.metric,
             challenger,
             champion,
         )
+    interval = paired_bootstrap(
+        *paired, gate.higher_is_better, gate.confidence, gate.resamples, gate.seed
+    )
+    p_value = None
+    if paired[0].correct is not None and paired[1].correct is not None:
+        p_value = mcnemar_exact(paired[0].correct, paired[1].correct)
+    promote = interval.low > margin and interval.improvement > margin
+    level = f"{gate.confidence:.0%}"
+    reason = (
+        f"{gate.metric} improvement {interval.improvement:+.4f}, {level} interval "
+        f"[{interval.low:+.4f}, {interval.high:+.4f}] "
+        f"{'lies above' if promote else 'does not lie above'} the margin {margin}"
+    )
+    if p_value is not None:
+        reason += f"; McNemar p = {p_value:.3g}"
     return Decision(
-        False,
-        f"{gate.metric} changes by {gain:+.4f}, not more than the required {gate.min_improvement}",
-        gate.metric,
-        challenger,
-        champion,
+        promote, reason, gate.metric, challenger, champion, interval.low, interval.high, p_value
     )

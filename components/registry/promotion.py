@@ -1,10 +1,15 @@
-"""Gate step: re-score the champion on today's test split, decide, move `champion` last."""
+"""Promotion: the gate after training, promotion by hand, and rollback — each one ledger entry.
+
+Whatever decides, the `champion` alias moves last (the commit point) and only after the
+decision is recorded on the version; a failure before leaves production as it was.
+"""
 
 from __future__ import annotations
 
 from components.evaluation.evaluate import local_model_dir
 from components.models.artifact import load_model
 from components.project import DlopsError, Project
+from components.registry import ledger
 from components.registry.gate import Decision, decide
 from components.registry.versions import (
     CHALLENGER,
@@ -19,59 +24,171 @@ from components.tasks import task_for
 from components.training.train import load_split
 
 
-def champion_score(project: Project, settings: FamilySettings, version: str) -> float:
-    """The champion's gate metric on the current test split (raises DlopsError if it cannot)."""
+def _scored(project: Project, settings: FamilySettings, version: str, split):
+    """(test metrics, paired outcomes or None) of a registered version on `split`."""
     info = version_info(settings.model_name, version)
     model, card = load_model(local_model_dir(info.source))
     task = task_for(settings.family)
-    return task.score(model, card, load_split(project, settings))[settings.gate.metric]
+    metrics = task.score(model, card, split)
+    return metrics, task.paired_outcomes(model, card, split, settings.gate.metric)
 
 
-def gate_and_promote(
-    project: Project, settings: FamilySettings, version: str, challenger_metrics: dict[str, float]
-) -> Decision:
-    """Alias the new version `challenger`, run the gate, and move `champion` if it passes."""
+def evaluate_gate(project: Project, settings: FamilySettings, version: str) -> Decision:
+    """Re-score challenger and champion on today's test split and run the gate."""
     name, metric = settings.model_name, settings.gate.metric
-    if metric not in challenger_metrics:
-        raise DlopsError(
-            f"gate.metric {metric!r} is not among the test metrics {sorted(challenger_metrics)}"
-        )
-    set_alias(name, CHALLENGER, version)
+    split = load_split(project, settings)
+    metrics, outcomes = _scored(project, settings, version, split)
+    if metric not in metrics:
+        raise DlopsError(f"gate.metric {metric!r} is not among the test metrics {sorted(metrics)}")
     champion = alias_version(name, CHAMPION)
-    challenger = challenger_metrics[metric]
-    if champion == version:  # a retry after the alias already moved
-        return Decision(True, "already champion", metric, challenger, challenger)
     if champion is None:
-        decision = decide(challenger, None, settings.gate, challenger_metrics)
-    else:
-        try:
-            decision = decide(
-                challenger,
-                champion_score(project, settings, champion),
-                settings.gate,
-                challenger_metrics,
-            )
-        except DlopsError as exc:
-            decision = Decision(
-                False,
-                f"champion v{champion} cannot be scored on this data "
-                f"({exc}); register under another registry.model_name",
-                metric,
-                challenger,
-                None,
-            )
+        return decide(metrics[metric], None, settings.gate, metrics)
+    try:
+        champion_metrics, champion_outcomes = _scored(project, settings, champion, split)
+    except DlopsError as exc:
+        return Decision(
+            False,
+            f"champion v{champion} cannot be scored on this data ({exc}): "
+            "an incompatible model; promote by hand with --force, or register "
+            "under another registry.model_name",
+            metric,
+            metrics[metric],
+            None,
+        )
+    paired = (
+        None if outcomes is None or champion_outcomes is None else (outcomes, champion_outcomes)
+    )
+    return decide(metrics[metric], champion_metrics[metric], settings.gate, metrics, paired)
+
+
+def _record(
+    project: Project,
+    settings: FamilySettings,
+    action: str,
+    version: str,
+    before: str | None,
+    after: str | None,
+    decision: Decision | None,
+    reason: str,
+    actor: str,
+) -> ledger.Entry:
+    return ledger.record(
+        project,
+        ledger.Entry(
+            seq=0,
+            family=settings.family,
+            model_name=settings.model_name,
+            action=action,
+            version=version,
+            champion_before=before or "",
+            champion_after=after or "",
+            metric=settings.gate.metric,
+            reason=reason,
+            actor=actor,
+            time="",
+            challenger_score=decision.challenger if decision else None,
+            champion_score=decision.champion if decision else None,
+            interval_low=decision.low if decision else None,
+            interval_high=decision.high if decision else None,
+            p_value=decision.p_value if decision else None,
+        ),
+    )
+
+
+def _tag(
+    settings: FamilySettings, version: str, decision: Decision, champion: str | None, verdict: str
+) -> None:
     tag_version(
-        name,
+        settings.model_name,
         version,
         {
-            "gate.decision": "promoted" if decision.promote else "rejected",
+            "gate.decision": verdict,
             "gate.reason": decision.reason,
-            "gate.metric": metric,
-            "gate.challenger_score": f"{challenger:.6f}",
+            "gate.metric": decision.metric,
+            "gate.challenger_score": f"{decision.challenger:.6f}",
             "gate.champion_score": "" if decision.champion is None else f"{decision.champion:.6f}",
+            "gate.interval": ""
+            if decision.low is None
+            else f"[{decision.low:.6f}, {decision.high:.6f}]",
+            "gate.p_value": "" if decision.p_value is None else f"{decision.p_value:.6g}",
             "gate.champion_version": champion or "",
         },
+    )
+
+
+def gate_and_promote(project: Project, settings: FamilySettings, version: str) -> Decision:
+    """After training: alias the version `challenger`, run the gate, record, maybe promote."""
+    name = settings.model_name
+    set_alias(name, CHALLENGER, version)
+    champion = alias_version(name, CHAMPION)
+    if champion == version:  # a retry after the alias already moved: nothing more to do
+        return Decision(True, "already champion", settings.gate.metric, 0.0, None)
+    decision = evaluate_gate(project, settings, version)
+    action = ("first" if champion is None else "promote") if decision.promote else "reject"
+    _tag(settings, version, decision, champion, "promoted" if decision.promote else "rejected")
+    _record(
+        project,
+        settings,
+        action,
+        version,
+        champion,
+        version if decision.promote else champion,
+        decision,
+        decision.reason,
+        "pipeline",
     )
     if decision.promote:
         set_alias(name, CHAMPION, version)  # the commit point: production changes here
     return decision
+
+
+def promote_by_hand(
+    project: Project,
+    settings: FamilySettings,
+    version: str,
+    force: bool,
+    reason: str | None,
+    actor: str,
+) -> ledger.Entry:
+    """`dlops promote`: through the gate, or past it with `force` and a recorded reason."""
+    name = settings.model_name
+    version_info(name, version)  # DlopsError for an unknown version
+    champion = alias_version(name, CHAMPION)
+    if champion == version:
+        raise DlopsError(f"{name} v{version} is already the champion")
+    if force and not (reason and reason.strip()):
+        raise DlopsError("--force needs --reason TEXT: the reason is recorded in the ledger")
+    decision = evaluate_gate(project, settings, version)
+    if not force and not decision.promote:
+        raise DlopsError(
+            f"the gate rejects {name} v{version}: {decision.reason} "
+            "(use --force --reason TEXT to promote anyway)"
+        )
+    action = "force-promote" if force else "manual-promote"
+    note = f"{reason.strip()} (gate: {decision.reason})" if force else decision.reason
+    _tag(settings, version, decision, champion, action)
+    entry = _record(project, settings, action, version, champion, version, decision, note, actor)
+    set_alias(name, CHAMPION, version)
+    return entry
+
+
+def rollback(project: Project, settings: FamilySettings, actor: str) -> ledger.Entry:
+    """`dlops rollback`: move `champion` back to the one before it in the ledger."""
+    name = settings.model_name
+    chain = ledger.champion_chain(ledger.entries(name))
+    if len(chain) < 2:
+        raise DlopsError(f"{name} has no earlier champion to roll back to")
+    current, target = alias_version(name, CHAMPION), chain[-2]
+    entry = _record(
+        project,
+        settings,
+        "rollback",
+        target,
+        current,
+        target,
+        None,
+        f"rolled back from v{current} to v{target}",
+        actor,
+    )
+    set_alias(name, CHAMPION, target)
+    return entry

@@ -88,6 +88,13 @@ class Task(ABC):
     def predict(self, model, card: dict, model_input):
         """The logged (pyfunc) model's prediction for `model_input`."""
 
+    def paired_outcomes(self, model, card: dict, split: Split, metric: str):
+        """Per-test-example parts of `metric` for the gate's paired test (`Outcomes`).
+
+        None when this kind has no paired form of that metric: the gate compares point values.
+        """
+        return None
+
     def dataset_frame(self, folder: Path):
         """A table describing the training data, recorded as the run's input."""
         import pandas as pd

@@ -143,6 +143,20 @@ class Forecasting(Task):
         metrics = forecast_metrics(split.y["test"], pred, naive)
         return {f"test_{name}": value for name, value in metrics.items()}
 
+    def paired_outcomes(self, model, card: dict, split: Split, metric: str):
+        """Per test window: the model's and seasonal naive's mean absolute error.
+
+        sum(model) / sum(naive) over the windows is the test MASE.
+        """
+        from components.registry.stats import Outcomes
+
+        if metric != "test_mase":
+            return None
+        check_fits(card, split)
+        pred, naive = self._forecasts(model, split)
+        actual = split.y["test"]
+        return Outcomes(np.abs(pred - actual).mean(axis=1), np.abs(naive - actual).mean(axis=1))
+
     def plots(self, model, card, split, history, folder: Path) -> list[Path]:
         pred, naive = self._forecasts(model, split)
         return [

@@ -21,7 +21,7 @@ from components.evaluation.classification import (
 from components.evaluation.images import plot_misclassified
 from components.project import DlopsError
 from components.tasks.base import Split, Task
-from components.tasks.tabular import check_same_labels
+from components.tasks.tabular import accuracy_outcomes, check_same_labels
 from components.training.trainer import fit
 
 CPU = torch.device("cpu")
@@ -116,6 +116,9 @@ class ImageClassification(ImageFolderTask):
             split.y["test"], proba.argmax(axis=1), len(split.info["classes"])
         )
         return {f"test_{name}": value for name, value in metrics.items()}
+
+    def paired_outcomes(self, model, card: dict, split: Split, metric: str):
+        return accuracy_outcomes(model, card, split, metric, ("classes", "image_size", "mode"))
 
     def plots(self, model, card, split, history, folder: Path) -> list[Path]:
         x, y = split.x["test"], split.y["test"]

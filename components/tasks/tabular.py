@@ -31,6 +31,17 @@ def check_same_labels(card: dict, split: Split, keys: tuple[str, ...]) -> None:
         raise DlopsError(f"model was trained on other {' / '.join(keys)} than the current data")
 
 
+def accuracy_outcomes(model, card: dict, split: Split, metric: str, keys: tuple[str, ...]):
+    """Right/wrong per test example: the paired form of `test_accuracy`."""
+    from components.registry.stats import Outcomes
+
+    if metric != "test_accuracy":
+        return None
+    check_same_labels(card, split, keys)
+    correct = predict_proba(model, split.x["test"], CPU).argmax(axis=1) == split.y["test"]
+    return Outcomes(correct.astype(np.float64), np.ones(len(correct)), correct)
+
+
 class TabularClassification(Task):
     """Rows of numeric features → one of the label values."""
 
@@ -72,6 +83,9 @@ class TabularClassification(Task):
             split.y["test"], proba.argmax(axis=1), len(split.info["classes"])
         )
         return {f"test_{name}": value for name, value in metrics.items()}
+
+    def paired_outcomes(self, model, card: dict, split: Split, metric: str):
+        return accuracy_outcomes(model, card, split, metric, ("features", "classes"))
 
     def plots(self, model, card, split, history, folder: Path) -> list[Path]:
         y_pred = predict_proba(model, split.x["test"], CPU).argmax(axis=1)

@@ -110,6 +110,68 @@ def test_same_data_and_config_is_rejected_and_champion_stays(first_run):
     assert registry_state("dlops-mlp")["aliases"]["champion"] in (1, "1")
 
 
+def _dlops(env: dict, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [DLOPS, *args], env={**os.environ, **env}, capture_output=True, text=True, timeout=300
+    )
+
+
+def _ledger(env: dict) -> list[dict]:
+    result = _dlops(env, "history", "mlp", "--json")
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_weaker_model_rejected_then_forced_and_rolled_back(first_run, project_env):
+    from pipelines.training import training_pipeline
+
+    before = _ledger(project_env)
+    [weak] = training_pipeline(
+        families=["mlp"],
+        config=first_run["config"],
+        overrides=["train.epochs=1", "model.hidden_sizes=[2]"],
+    )
+    assert weak["status"] == "ok" and weak["decision"] == "rejected", weak["reason"]
+    assert weak["champion"] == "1" and "interval" in weak["reason"]
+    after_gate = _ledger(project_env)
+    assert after_gate[: len(before)] == before  # the ledger only grows
+    assert after_gate[-1]["action"] == "reject" and after_gate[-1]["version"] == weak["version"]
+    assert after_gate[-1]["interval_low"] < 0
+
+    refused = _dlops(project_env, "promote", "mlp", "--version", weak["version"])
+    assert refused.returncode != 0 and "gate rejects" in refused.stderr
+    no_reason = _dlops(project_env, "promote", "mlp", "--version", weak["version"], "--force")
+    assert no_reason.returncode != 0 and "--reason" in no_reason.stderr
+    assert _ledger(project_env) == after_gate  # refusals change nothing
+    assert registry_state("dlops-mlp")["aliases"]["champion"] in (1, "1")
+
+    forced = _dlops(
+        project_env,
+        "promote",
+        "mlp",
+        "--version",
+        weak["version"],
+        "--force",
+        "--reason",
+        "canary on purpose",
+    )
+    assert forced.returncode == 0, forced.stderr
+    assert str(registry_state("dlops-mlp")["aliases"]["champion"]) == weak["version"]
+    rolled = _dlops(project_env, "rollback", "mlp")
+    assert rolled.returncode == 0, rolled.stderr
+    assert str(registry_state("dlops-mlp")["aliases"]["champion"]) == "1"
+
+    ledger = _ledger(project_env)
+    assert ledger[: len(after_gate)] == after_gate
+    assert [e["action"] for e in ledger[-2:]] == ["force-promote", "rollback"]
+    assert "canary on purpose" in ledger[-2]["reason"]
+    assert ledger[-1]["champion_before"] == weak["version"] and ledger[-1]["champion_after"] == "1"
+    text = _dlops(project_env, "history", "mlp")
+    assert "force-promote" in text.stdout and "rollback" in text.stdout
+    nothing = _dlops(project_env, "rollback", "mlp")  # v1 was the first champion
+    assert nothing.returncode != 0 and "no earlier champion" in nothing.stderr
+
+
 def test_users_own_csv(first_run, project, tmp_path):
     from pipelines.training import training_pipeline
 

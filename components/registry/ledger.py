@@ -1,0 +1,124 @@
+"""The promotion ledger: one MLflow run per decision in the `promotions` experiment.
+
+Entries are only ever added. Replaying them gives the history of champions, which is what
+`rollback` walks back along.
+"""
+
+from __future__ import annotations
+
+import getpass
+import time
+from dataclasses import asdict, dataclass
+
+from components.project import Project
+from components.tracking import runs
+
+EXPERIMENT = "promotions"
+MOVES_CHAMPION = {"first", "promote", "manual-promote", "force-promote"}
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One decision, as the ledger stores it."""
+
+    seq: int
+    family: str
+    model_name: str
+    action: str  # first | promote | reject | manual-promote | force-promote | rollback
+    version: str  # the version decided on (the challenger, or the rollback's target)
+    champion_before: str
+    champion_after: str
+    metric: str
+    reason: str
+    actor: str
+    time: str
+    challenger_score: float | None = None
+    champion_score: float | None = None
+    interval_low: float | None = None
+    interval_high: float | None = None
+    p_value: float | None = None
+    run_id: str = ""
+
+
+def actor() -> str:
+    """Who acts: the operating-system user (a pipeline run says `pipeline`)."""
+    try:
+        return getpass.getuser()
+    except Exception:  # no user name in some containers
+        return "unknown"
+
+
+def entries(model_name: str) -> list[Entry]:
+    """Every ledger entry of `model_name`, oldest first."""
+    experiment = runs.client().get_experiment_by_name(EXPERIMENT)
+    if experiment is None:
+        return []
+    found = runs.client().search_runs(
+        [experiment.experiment_id],
+        filter_string=f"params.model_name = '{model_name}'",
+        max_results=50_000,
+    )
+    rows = []
+    for run in found:
+        params, metrics = run.data.params, run.data.metrics
+        rows.append(
+            Entry(
+                seq=int(params["seq"]),
+                family=params["family"],
+                model_name=params["model_name"],
+                action=params["action"],
+                version=params["version"],
+                champion_before=params.get("champion_before", ""),
+                champion_after=params.get("champion_after", ""),
+                metric=params.get("metric", ""),
+                reason=params.get("reason", ""),
+                actor=params.get("actor", ""),
+                time=params.get("time", ""),
+                **{
+                    k: metrics.get(k)
+                    for k in (
+                        "challenger_score",
+                        "champion_score",
+                        "interval_low",
+                        "interval_high",
+                        "p_value",
+                    )
+                },
+                run_id=run.info.run_id,
+            )
+        )
+    return sorted(rows, key=lambda e: e.seq)
+
+
+def record(project: Project, entry: Entry) -> Entry:
+    """Append `entry` (its seq is assigned here) as a finished run; returns it with run id."""
+    experiment_id = runs.ensure_experiment(project, EXPERIMENT)
+    seq = max((e.seq for e in entries(entry.model_name)), default=0) + 1
+    stamp = time.strftime("%Y-%m-%d %H:%M:%S")
+    entry = Entry(**{**asdict(entry), "seq": seq, "time": stamp})
+    run = runs.client().create_run(
+        experiment_id,
+        run_name=f"{entry.family} {entry.action} v{entry.version} {stamp}",
+        tags={"dlops.kind": "promotion", "family": entry.family, "action": entry.action},
+    )
+    values = asdict(entry)
+    metric_keys = ("challenger_score", "champion_score", "interval_low", "interval_high", "p_value")
+    runs.log_params(
+        run.info.run_id, {k: str(values[k]) for k in values if k not in (*metric_keys, "run_id")}
+    )
+    runs.log_metrics(run.info.run_id, {k: values[k] for k in metric_keys if values[k] is not None})
+    runs.end_run(run.info.run_id, ok=True)
+    return Entry(**{**values, "run_id": run.info.run_id})
+
+
+def champion_chain(ledger: list[Entry]) -> list[str]:
+    """Champions in the order they took office; a rollback removes the latest one."""
+    chain: list[str] = []
+    for entry in ledger:
+        if entry.action in MOVES_CHAMPION:
+            if not chain and entry.champion_before:  # a champion from before the ledger began
+                chain.append(entry.champion_before)
+            chain.append(entry.champion_after)
+        elif entry.action == "rollback" and chain:
+            chain.pop()
+    return chain
