@@ -115,6 +115,10 @@ class GateSettings(_Strict):
     min_improvement: float = Field(
         0.0, ge=0, description="the improvement's interval must lie above this margin"
     )
+    must_not_regress: dict[str, Literal["higher", "lower"]] = Field(
+        default_factory=dict,
+        description="metric → which way is better; may not be worse than the champion's",
+    )
     confidence: float = Field(0.95, gt=0.5, lt=1, description="confidence of that interval")
     resamples: int = Field(2000, ge=100, le=100_000, description="paired bootstrap resamples")
     seed: int = Field(0, description="seed of the resampling: the same inputs, the same decision")

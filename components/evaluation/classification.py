@@ -26,16 +26,21 @@ def predict_proba(
 
 
 def classification_metrics(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> dict:
-    """Accuracy and macro-F1 over all `n_classes` (a class never predicted scores F1 = 0)."""
-    from sklearn.metrics import accuracy_score, f1_score
+    """Accuracy, macro-F1 and the lowest per-class recall over all `n_classes`.
 
+    A class never predicted scores F1 = 0 and recall 0; `recall_min` is the metric for a
+    per-class recall floor in `gate.limits`.
+    """
+    from sklearn.metrics import accuracy_score, f1_score, recall_score
+
+    labels = list(range(n_classes))
+    recalls = recall_score(y_true, y_pred, labels=labels, average=None, zero_division=0)
     return {
         "accuracy": float(accuracy_score(y_true, y_pred)),
         "macro_f1": float(
-            f1_score(
-                y_true, y_pred, labels=list(range(n_classes)), average="macro", zero_division=0
-            )
+            f1_score(y_true, y_pred, labels=labels, average="macro", zero_division=0)
         ),
+        "recall_min": float(np.min(recalls)),
     }
 
 

@@ -36,12 +36,27 @@ def outside_limits(metrics: dict[str, float], gate: GateSettings) -> list[str]:
     return broken
 
 
+def regressions(
+    metrics: dict[str, float], champion_metrics: dict[str, float], gate: GateSettings
+) -> list[str]:
+    """Each `gate.must_not_regress` metric on which the challenger is worse than the champion."""
+    worse = []
+    for name, better in sorted(gate.must_not_regress.items()):
+        mine, theirs = metrics.get(name), champion_metrics.get(name)
+        if mine is None or theirs is None:
+            worse.append(f"{name} was not measured for both models")
+        elif (mine < theirs) if better == "higher" else (mine > theirs):
+            worse.append(f"{name} regresses from {theirs:.4f} to {mine:.4f}")
+    return worse
+
+
 def decide(
     challenger: float,
     champion: float | None,
     gate: GateSettings,
     metrics: dict[str, float] | None = None,
     paired: tuple[Outcomes, Outcomes] | None = None,
+    champion_metrics: dict[str, float] | None = None,
 ) -> Decision:
     """Promote a challenger within `gate.limits` that is better than the champion beyond doubt.
 
@@ -56,6 +71,9 @@ def decide(
         return Decision(False, "; ".join(broken), gate.metric, challenger, champion)
     if champion is None:
         return Decision(True, "no champion yet: first valid model", gate.metric, challenger, None)
+    worse = regressions(metrics or {}, champion_metrics or {}, gate)
+    if worse:
+        return Decision(False, "; ".join(worse), gate.metric, challenger, champion)
     margin = gate.min_improvement
     if paired is None:
         gain = challenger - champion if gate.higher_is_better else champion - challenger

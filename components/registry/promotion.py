@@ -58,7 +58,9 @@ def evaluate_gate(project: Project, settings: FamilySettings, version: str) -> D
     paired = (
         None if outcomes is None or champion_outcomes is None else (outcomes, champion_outcomes)
     )
-    return decide(metrics[metric], champion_metrics[metric], settings.gate, metrics, paired)
+    return decide(
+        metrics[metric], champion_metrics[metric], settings.gate, metrics, paired, champion_metrics
+    )
 
 
 def _record(

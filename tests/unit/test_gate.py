@@ -45,3 +45,26 @@ def test_limits_block_whatever_the_champion_scores():
     floor = GateSettings(limits={"test_recall_min": (0.5, None)})
     assert not decide(0.99, 0.5, floor, {"test_accuracy": 0.99, "test_recall_min": 0.3}).promote
     assert "not measured" in decide(0.99, None, floor, {"test_accuracy": 0.99}).reason
+
+
+def test_must_not_regress_blocks_a_better_headline():
+    gate = GateSettings(must_not_regress={"test_macro_f1": "higher", "test_rmse": "lower"})
+    champion = {"test_accuracy": 0.90, "test_macro_f1": 0.88, "test_rmse": 1.0}
+    worse_f1 = {"test_accuracy": 0.95, "test_macro_f1": 0.80, "test_rmse": 1.0}
+    blocked = decide(0.95, 0.90, gate, worse_f1, champion_metrics=champion)
+    assert not blocked.promote and "test_macro_f1 regresses" in blocked.reason
+    worse_rmse = {"test_accuracy": 0.95, "test_macro_f1": 0.9, "test_rmse": 1.5}
+    assert not decide(0.95, 0.90, gate, worse_rmse, champion_metrics=champion).promote
+    fine = {"test_accuracy": 0.95, "test_macro_f1": 0.9, "test_rmse": 0.9}
+    assert decide(0.95, 0.90, gate, fine, champion_metrics=champion).promote
+
+
+def test_recall_floor_metric():
+    import numpy as np
+
+    from components.evaluation.classification import classification_metrics
+
+    y = np.array([0, 0, 0, 1, 1, 2])
+    metrics = classification_metrics(y, np.array([0, 0, 0, 1, 0, 0]), 3)
+    assert metrics["recall_min"] == 0.0  # class 2 is never found
+    assert classification_metrics(y, y, 3)["recall_min"] == 1.0

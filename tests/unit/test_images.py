@@ -77,7 +77,7 @@ def test_score_predict_example_and_plots(folder, tmp_path):
     card = {**split.info, "best_epoch": 1}
 
     metrics = task.score(model, card, split)
-    assert set(metrics) == {"test_accuracy", "test_macro_f1"}
+    assert set(metrics) == {"test_accuracy", "test_macro_f1", "test_recall_min"}
     assert 0 <= metrics["test_accuracy"] <= 1
 
     example = task.example(split)
