@@ -233,6 +233,7 @@ def promote(
         f"{settings.model_name}: champion v{entry.champion_before or '-'} -> "
         f"v{entry.champion_after} ({entry.action}); ledger run {entry.run_id}"
     )
+    typer.echo(f"promotion report: {entry.report}")
 
 
 @app.command()
@@ -247,6 +248,7 @@ def rollback(family: FamilyArg) -> None:
         f"{settings.model_name}: champion v{entry.champion_before} -> "
         f"v{entry.champion_after} (rollback); ledger run {entry.run_id}"
     )
+    typer.echo(f"promotion report: {entry.report}")
 
 
 @app.command()

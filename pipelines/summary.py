@@ -50,7 +50,9 @@ def print_summary(outcomes: list[dict[str, Any]]) -> None:
     console.print(table)
     for o in outcomes:
         if o["reason"]:
-            console.print(f"{o['family']}: gate: {o['reason']}")
+            console.print(f"{o['family']}: gate: {o['reason']}", soft_wrap=True)
+        if o.get("report"):
+            console.print(f"{o['family']}: promotion report: {o['report']}", soft_wrap=True)
         if o["message"]:
             console.print(f"[red]{o['family']}: {o['message']}[/red]", soft_wrap=True)
         if o["docs"]:

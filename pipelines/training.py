@@ -31,6 +31,7 @@ class FamilyOutcome:
     reason: str | None = None
     bento: str | None = None
     docs: str | None = None
+    report: str | None = None
 
 
 @flow(name="family-pipeline", flow_run_name="{family}", log_prints=True)
@@ -66,6 +67,7 @@ def family_pipeline(
     outcome.status = "ok"
     outcome.decision = "promoted" if decision.promote else "rejected"
     outcome.reason = decision.reason
+    outcome.report = decision.report
     outcome.champion = alias_version(settings.model_name, CHAMPION)
     return outcome
 

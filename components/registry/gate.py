@@ -20,6 +20,7 @@ class Decision:
     low: float | None = None  # the improvement's confidence interval (paired bootstrap)
     high: float | None = None
     p_value: float | None = None  # McNemar's exact test, for classifiers
+    report: str | None = None  # the promotion report, once the decision is recorded
 
 
 def outside_limits(metrics: dict[str, float], gate: GateSettings) -> list[str]:

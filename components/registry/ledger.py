@@ -38,6 +38,7 @@ class Entry:
     interval_high: float | None = None
     p_value: float | None = None
     run_id: str = ""
+    report: str = ""  # the HTML report's local path (also an artifact of the run)
 
 
 def actor() -> str:

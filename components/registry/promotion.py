@@ -6,6 +6,8 @@ decision is recorded on the version; a failure before leaves production as it wa
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from components.evaluation.evaluate import local_model_dir
 from components.models.artifact import load_model
 from components.project import DlopsError, Project
@@ -74,7 +76,9 @@ def _record(
     reason: str,
     actor: str,
 ) -> ledger.Entry:
-    return ledger.record(
+    from components.registry.report import write_report
+
+    entry = ledger.record(
         project,
         ledger.Entry(
             seq=0,
@@ -95,6 +99,7 @@ def _record(
             p_value=decision.p_value if decision else None,
         ),
     )
+    return replace(entry, report=str(write_report(project, entry)))
 
 
 def _tag(
@@ -128,7 +133,7 @@ def gate_and_promote(project: Project, settings: FamilySettings, version: str) -
     decision = evaluate_gate(project, settings, version)
     action = ("first" if champion is None else "promote") if decision.promote else "reject"
     _tag(settings, version, decision, champion, "promoted" if decision.promote else "rejected")
-    _record(
+    entry = _record(
         project,
         settings,
         action,
@@ -141,7 +146,7 @@ def gate_and_promote(project: Project, settings: FamilySettings, version: str) -
     )
     if decision.promote:
         set_alias(name, CHAMPION, version)  # the commit point: production changes here
-    return decision
+    return replace(decision, report=entry.report)
 
 
 def promote_by_hand(

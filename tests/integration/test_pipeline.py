@@ -133,6 +133,9 @@ def test_weaker_model_rejected_then_forced_and_rolled_back(first_run, project_en
     )
     assert weak["status"] == "ok" and weak["decision"] == "rejected", weak["reason"]
     assert weak["champion"] == "1" and "interval" in weak["reason"]
+    report = Path(weak["report"]).read_text()  # self-contained: plots inline, undo command
+    assert "data:image/png;base64," in report and "expectations passed" in report
+    assert "dlops promote mlp --version" in report and weak["reason"][:40] in report
     after_gate = _ledger(project_env)
     assert after_gate[: len(before)] == before  # the ledger only grows
     assert after_gate[-1]["action"] == "reject" and after_gate[-1]["version"] == weak["version"]
@@ -159,6 +162,8 @@ def test_weaker_model_rejected_then_forced_and_rolled_back(first_run, project_en
     assert str(registry_state("dlops-mlp")["aliases"]["champion"]) == weak["version"]
     rolled = _dlops(project_env, "rollback", "mlp")
     assert rolled.returncode == 0, rolled.stderr
+    rollback_report = Path(rolled.stdout.split("promotion report: ")[1].strip())
+    assert "rollback" in rollback_report.read_text()
     assert str(registry_state("dlops-mlp")["aliases"]["champion"]) == "1"
 
     ledger = _ledger(project_env)
