@@ -40,6 +40,7 @@ serve: setup
 
 bench: setup
 	$(BIN)/python benchmarks/train_overhead.py
+	$(BIN)/python benchmarks/gate_bootstrap.py
 
 clean:
 	rm -rf $(VENV) .dlops .pytest_cache .ruff_cache

@@ -128,6 +128,20 @@ def sample_labels(reference_labels: np.ndarray, n: int = EVAL_SAMPLES) -> torch.
     return torch.as_tensor(np.resize(reference_labels, n), dtype=torch.int64)
 
 
+def features(model, split, part: str, seed: int = EVAL_SEED, n: int = EVAL_SAMPLES):
+    """Classifier features of `n` generated images and of split `part`'s real images.
+
+    The noise comes from `seed` and the classes from `part`'s labels, so two models generate
+    from the same inputs: their samples are paired. Returns (fake, real, predicted, labels).
+    """
+    classifier = feature_classifier(split)
+    real, _ = classify(classifier, split.x[part])
+    labels = sample_labels(split.y[part], n)
+    images, _ = generate(model, n, seed, labels if model.conditional else None)
+    fake, predicted = classify(classifier, images)
+    return fake, real, predicted, labels.numpy()
+
+
 def generation_metrics(
     model, split, part: str, seed: int = EVAL_SEED, n: int = EVAL_SAMPLES
 ) -> dict[str, float]:
@@ -137,17 +151,13 @@ def generation_metrics(
     the real images of `part`; conditioning accuracy (conditional models only) is the share the
     classifier assigns to the class they were generated for.
     """
-    classifier = feature_classifier(split)
-    real, _ = classify(classifier, split.x[part])
-    labels = sample_labels(split.y[part], n)
-    images, _ = generate(model, n, seed, labels if model.conditional else None)
-    fake, predicted = classify(classifier, images)
+    fake, real, predicted, labels = features(model, split, part, seed, n)
     metrics = {
         "frechet_distance": frechet_distance(fake, real),
         "class_entropy": class_entropy(predicted, len(split.info["classes"])),
     }
     if model.conditional:
-        metrics["conditioning_accuracy"] = float((predicted == labels.numpy()).mean())
+        metrics["conditioning_accuracy"] = float((predicted == labels).mean())
     return metrics
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from components.registry.stats import Outcomes, mcnemar_exact, paired_bootstrap
+from components.registry.stats import FeatureSets, Outcomes, mcnemar_exact, paired_bootstrap
 from components.settings import GateSettings
 
 
@@ -56,7 +56,7 @@ def decide(
     champion: float | None,
     gate: GateSettings,
     metrics: dict[str, float] | None = None,
-    paired: tuple[Outcomes, Outcomes] | None = None,
+    paired: tuple[Outcomes, Outcomes] | tuple[FeatureSets, FeatureSets] | None = None,
     champion_metrics: dict[str, float] | None = None,
 ) -> Decision:
     """Promote a challenger within `gate.limits` that is better than the champion beyond doubt.

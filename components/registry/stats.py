@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 CHUNK = 500  # resamples per step: bounds memory at CHUNK x N indices
+FD_RESAMPLES = 200  # each Fréchet distance costs an eigendecomposition: fewer resamples
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,24 @@ class Outcomes:
 
     def metric(self) -> float:
         return float(self.numerator.sum() / self.denominator.sum())
+
+
+@dataclass(frozen=True)
+class FeatureSets:
+    """A generator's paired outcome: features of its samples and of the reference set.
+
+    Two models' `generated` rows are paired (the same noise and class per row); `reference` is
+    the same real set for both. The metric is the Fréchet distance between the two sets.
+    """
+
+    generated: np.ndarray  # (n, d)
+    reference: np.ndarray  # (m, d)
+    correct = None
+
+    def metric(self) -> float:
+        from components.evaluation.generation import frechet_distance
+
+        return frechet_distance(self.generated, self.reference)
 
 
 @dataclass(frozen=True)
@@ -52,11 +71,13 @@ def paired_bootstrap(
     Improvement is challenger − champion for higher-is-better metrics, champion − challenger
     otherwise, so a positive value always means "better". Deterministic given `seed`.
     """
+    sign = 1.0 if higher_is_better else -1.0
+    rng = np.random.default_rng(seed)
+    if isinstance(challenger, FeatureSets):
+        return _feature_bootstrap(challenger, champion, sign, confidence, resamples, rng)
     n = len(challenger.numerator)
     if n == 0 or len(champion.numerator) != n:
         raise ValueError("paired outcomes need the same, non-empty set of examples")
-    sign = 1.0 if higher_is_better else -1.0
-    rng = np.random.default_rng(seed)
     diffs = np.empty(resamples)
     for start in range(0, resamples, CHUNK):
         size = min(CHUNK, resamples - start)
@@ -66,6 +87,35 @@ def paired_bootstrap(
             for o in (challenger, champion)
         ]
         diffs[start : start + size] = sign * (ratio[0] - ratio[1])
+    tail = (1 - confidence) / 2
+    low, high = np.quantile(diffs, [tail, 1 - tail])
+    observed = sign * (challenger.metric() - champion.metric())
+    return Interval(float(observed), float(low), float(high), confidence, resamples)
+
+
+def _feature_bootstrap(
+    challenger: FeatureSets,
+    champion: FeatureSets,
+    sign: float,
+    confidence: float,
+    resamples: int,
+    rng,
+) -> Interval:
+    """Resample generated rows (paired across models) and reference rows (shared)."""
+    from components.evaluation.generation import frechet_distance
+
+    n, m = len(challenger.generated), len(challenger.reference)
+    if n == 0 or len(champion.generated) != n or m == 0:
+        raise ValueError("paired feature sets need the same, non-empty numbers of samples")
+    resamples = min(resamples, FD_RESAMPLES)
+    diffs = np.empty(resamples)
+    for r in range(resamples):
+        rows, ref = rng.integers(0, n, n), rng.integers(0, m, m)
+        reference = challenger.reference[ref]
+        diffs[r] = sign * (
+            frechet_distance(challenger.generated[rows], reference)
+            - frechet_distance(champion.generated[rows], reference)
+        )
     tail = (1 - confidence) / 2
     low, high = np.quantile(diffs, [tail, 1 - tail])
     observed = sign * (challenger.metric() - champion.metric())

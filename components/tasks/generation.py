@@ -102,6 +102,18 @@ class ImageGeneration(ImageFolderTask):
         metrics = {**generation_metrics(model, split, "test"), **reference_metrics(split)}
         return {f"test_{name}": value for name, value in metrics.items()}
 
+    def paired_outcomes(self, model, card: dict, split: Split, metric: str):
+        """Classifier features of generated and real test images, for the paired bootstrap."""
+        from components.evaluation.generation import features
+        from components.registry.stats import FeatureSets
+
+        if metric != "test_frechet_distance":
+            return None
+        if any(card.get(key) != split.info.get(key) for key in INFO_KEYS):
+            raise DlopsError("model was trained on other classes / image size / mode than the data")
+        fake, real, _, _ = features(model.cpu(), split, "test")
+        return FeatureSets(fake, real)
+
     def plots(self, model, card, split, history, folder: Path) -> list[Path]:
         model.cpu()
         return [

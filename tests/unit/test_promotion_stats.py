@@ -114,3 +114,18 @@ def test_rollback_restores_exactly_the_previous_champion(actions):
             ledger.append(_entry("rollback", current, stack[-1]))
         next_version += 1
         assert champion_chain(ledger) == stack  # the replayed ledger knows every champion
+
+
+def test_frechet_bootstrap_over_sample_sets():
+    from components.registry.stats import FeatureSets
+
+    rng = np.random.default_rng(0)
+    reference = rng.normal(size=(300, 4))
+    noise = rng.normal(size=(300, 4))
+    good, bad = FeatureSets(noise, reference), FeatureSets(noise + 1.5, reference)
+    gate = GateSettings(metric="test_frechet_distance", higher_is_better=False, resamples=100)
+    better = decide(good.metric(), bad.metric(), gate, paired=(good, bad))
+    assert better.promote and better.low > 0 and better.p_value is None
+    assert not decide(bad.metric(), good.metric(), gate, paired=(bad, good)).promote
+    same = decide(good.metric(), good.metric(), gate, paired=(good, good))
+    assert not same.promote and same.low == same.high == 0
