@@ -175,6 +175,22 @@ def test_weaker_model_rejected_then_forced_and_rolled_back(first_run, project_en
     assert "force-promote" in text.stdout and "rollback" in text.stdout
     nothing = _dlops(project_env, "rollback", "mlp")  # v1 was the first champion
     assert nothing.returncode != 0 and "no earlier champion" in nothing.stderr
+    unknown = _dlops(project_env, "promote", "mlp", "--version", "999")
+    assert unknown.returncode != 0 and "no version 999" in unknown.stderr
+    assert _ledger(project_env) == ledger
+
+
+def test_unfinished_runs_are_never_registered(first_run):
+    from components.project import DlopsError
+    from components.registry.versions import register
+    from components.tracking.runs import client
+
+    run = client().create_run(client().get_run(first_run["outcome"]["run_id"]).info.experiment_id)
+    with pytest.raises(DlopsError, match="only finished runs are registered"):
+        register("dlops-mlp", "models:/none", run.info.run_id, {})
+    client().set_terminated(run.info.run_id, "FAILED")
+    with pytest.raises(DlopsError, match="FAILED"):
+        register("dlops-mlp", "models:/none", run.info.run_id, {})
 
 
 def test_users_own_csv(first_run, project, tmp_path):
@@ -200,6 +216,14 @@ def test_users_own_csv(first_run, project, tmp_path):
     assert outcome["data_version"] != first_run["outcome"]["data_version"]
     assert (project.data / "mlp" / "data.csv").read_bytes() == path.read_bytes()
     assert registry_state("animals")["aliases"]["champion"] in (1, "1")
+    # the same data under the built-in model's name: its champion cannot be scored on it
+    [clash] = training_pipeline(
+        families=["mlp"],
+        config=first_run["config"],
+        overrides=[f"data.source=csv:{path}", "data.target=species"],
+    )
+    assert clash["status"] == "ok" and clash["decision"] == "rejected"
+    assert "cannot be scored" in clash["reason"] and clash["champion"] == "1"
     assert len(training_runs("mlp")) >= 3
     # put the built-in data back for the tests that follow
     [restored] = training_pipeline(families=["mlp"], config=first_run["config"])
