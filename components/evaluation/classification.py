@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from components.evaluation.plots import pyplot, save
 from components.training.trainer import autocast, batches
 
 
@@ -48,10 +49,7 @@ def plot_confusion_matrix(
     y_true: np.ndarray, y_pred: np.ndarray, classes: list, path: Path
 ) -> Path:
     """Write a confusion-matrix PNG to `path`."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
     from sklearn.metrics import ConfusionMatrixDisplay
 
     fig, ax = plt.subplots(figsize=(4 + 0.3 * len(classes), 4 + 0.3 * len(classes)))
@@ -64,18 +62,12 @@ def plot_confusion_matrix(
         colorbar=False,
     )
     ax.set_title("Confusion matrix (test split)")
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return save(fig, path)
 
 
 def plot_loss_curve(history: list[dict[str, float]], best_epoch: int, path: Path) -> Path:
     """Write train/validation loss per epoch, with the best epoch marked, to `path`."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     epochs = range(1, len(history) + 1)
     fig, ax = plt.subplots(figsize=(6, 4))
@@ -85,10 +77,7 @@ def plot_loss_curve(history: list[dict[str, float]], best_epoch: int, path: Path
     ax.set_xlabel("epoch")
     ax.set_ylabel("loss")
     ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return save(fig, path)
 
 
 def predictions_frame(proba: np.ndarray, classes: list):

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from components.evaluation.plots import pyplot, save
 from components.training.trainer import autocast, batches
 
 
@@ -60,10 +61,7 @@ def plot_forecast(y: np.ndarray, pred: np.ndarray, naive: np.ndarray, path: Path
     Windows are consecutive, so each window's h-step forecast lands h-1 steps after its first
     target: one line per lead time, aligned on the actual series.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     n, horizon = y.shape
     actual = np.concatenate([y[:, 0], y[-1, 1:]])
@@ -82,7 +80,4 @@ def plot_forecast(y: np.ndarray, pred: np.ndarray, naive: np.ndarray, path: Path
     ax.set_ylabel("value")
     ax.set_title("Forecast vs actual (test segment)")
     ax.legend(fontsize="small")
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return save(fig, path)

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from components.evaluation.plots import pyplot, save
 from components.models.gan import generate
 
 CPU = torch.device("cpu")
@@ -216,10 +217,7 @@ def save_grid(images: np.ndarray, columns: int, path: Path, scale: int = 4) -> P
 
 def plot_sample_grid(model, classes: list, path: Path, columns: int = 10) -> Path:
     """Final samples as a figure: one row per class, labelled (unconditional: unlabelled)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     images = grid_images(model, len(classes), columns)
     rows = len(images) // columns
@@ -233,18 +231,12 @@ def plot_sample_grid(model, classes: list, path: Path, columns: int = 10) -> Pat
         if i % columns == 0 and model.conditional:
             ax.set_ylabel(str(classes[i // columns]), rotation=0, labelpad=10, va="center")
     fig.suptitle("Generated samples" + (", one row per class" if model.conditional else ""))
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return save(fig, path)
 
 
 def plot_gan_curves(history: list[dict[str, float]], best_epoch: int, path: Path) -> Path:
     """Discriminator/generator losses and the validation Fréchet distance per epoch."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     epochs = range(1, len(history) + 1)
     fig, (losses, fd) = plt.subplots(1, 2, figsize=(10, 4))
@@ -259,7 +251,4 @@ def plot_gan_curves(history: list[dict[str, float]], best_epoch: int, path: Path
     fd.set_ylabel("Fréchet distance (validation)")
     fd.set_yscale("log")
     fd.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return save(fig, path)

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
+from components.evaluation.plots import pyplot, save
+
 
 def plot_misclassified(
     x: np.ndarray,
@@ -16,10 +18,7 @@ def plot_misclassified(
     limit: int = 36,
 ) -> Path:
     """Write up to `limit` misclassified images (N, C, H, W), titled true → predicted, to `path`."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     wrong = np.flatnonzero(y_true != y_pred)[:limit]
     cols = max(1, min(6, len(wrong)))
@@ -38,7 +37,4 @@ def plot_misclassified(
         ax.set_title(f"{classes[y_true[i]]} → {classes[y_pred[i]]}", fontsize=9)
     total = int((y_true != y_pred).sum())
     fig.suptitle(f"Misclassified test images (true → predicted): {total} of {len(y_true)}")
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return save(fig, path)

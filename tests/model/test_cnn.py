@@ -13,15 +13,6 @@ CPU = torch.device("cpu")
 CONFIG = {"channels": [8, 16], "kernel_size": 3, "dropout": 0.0, "shift": 1}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny convolutions run fastest on one thread, and far faster on a shared, busy machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def cnn(n_channels=1, size=8, classes=10, **cfg):
     dims = {"n_channels": n_channels, "image_size": size, "n_classes": classes}
     return build_model("cnn", {**CONFIG, **cfg}, dims)

@@ -17,15 +17,6 @@ from components.training.trainer import seed_everything
 CPU = torch.device("cpu")
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny convolutions run fastest on one thread, and far faster on a busy machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 DIGITS = {"n_classes": 10, "channels": 1, "image_size": 8}
 
 
