@@ -102,6 +102,9 @@ class TrainSettings(_Strict):
     learning_rate: float = Field(1e-3, gt=0)
     weight_decay: float = Field(0.0, ge=0)
     patience: int = Field(10, ge=1, description="epochs without validation improvement")
+    lr_schedule: Literal["constant", "cosine"] = Field(
+        "constant", description="learning rate per epoch: constant, or cosine decay to 0"
+    )
     seed: int = 42
     device: Literal["auto", "cpu", "cuda", "mps"] = "auto"
     progress: bool = True
@@ -165,11 +168,55 @@ class FamilySettings(_Strict):
         return {key: str(value) for key, value in _flatten(self.model_dump(mode="json")).items()}
 
 
+EVENTS = ("promoted", "rejected", "validation_failed", "failed")
+Event = Literal["promoted", "rejected", "validation_failed", "failed"]
+
+
+class WebhookSettings(_Strict):
+    """One webhook: a JSON POST per event; the URL in the config or in an environment variable."""
+
+    url: str | None = Field(None, description="http(s) URL to POST to")
+    url_env: str | None = Field(None, description="environment variable holding the URL (secret)")
+    events: list[Event] = Field(default_factory=lambda: list(EVENTS), min_length=1)
+    headers: dict[str, str] = Field(default_factory=dict)
+    timeout_s: float = Field(5.0, gt=0, le=60)
+
+    @model_validator(mode="after")
+    def _one_url(self) -> WebhookSettings:
+        if (self.url is None) == (self.url_env is None):
+            raise ValueError("a webhook needs exactly one of url and url_env")
+        if self.url is not None and not self.url.startswith(("http://", "https://")):
+            raise ValueError(f"webhook url must start with http:// or https://, got {self.url!r}")
+        return self
+
+
+class NotifySettings(_Strict):
+    """Hooks called on promotion, rejection, validation failure and failure."""
+
+    log: bool = Field(True, description="one log line per event")
+    webhooks: list[WebhookSettings] = Field(default_factory=list)
+
+
+class RetrySettings(_Strict):
+    """Retries of transient failures (I/O, an unreachable server); never of bad data."""
+
+    attempts: int = Field(3, ge=0, le=10, description="retries after the first try")
+    delay_s: float = Field(2.0, ge=0, le=600, description="wait before the first retry")
+    backoff: float = Field(2.0, ge=1, le=10, description="each later wait is this much longer")
+
+    def delays(self) -> list[float]:
+        """Seconds to wait before each retry."""
+        return [self.delay_s * self.backoff**i for i in range(self.attempts)]
+
+
 class PipelineSettings(_Strict):
     """Pipeline-wide defaults (`configs/pipeline.yaml`)."""
 
     families: list[str] = Field(default_factory=lambda: ["mlp"], min_length=1)
     experiment: str = "dlops"
+    schedule: str = Field("0 3 * * 1", description="cron of `dlops schedule` (default weekly)")
+    retries: RetrySettings = RetrySettings()
+    notify: NotifySettings = NotifySettings()
 
 
 def _flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:

@@ -116,23 +116,81 @@ def validate(family: FamilyArg, config: ConfigOpt = None, set_: SetOpt = None) -
     typer.echo(f"Data Docs: {report.docs_index}")
 
 
-@app.command()
-def run(family: FamiliesOpt = None, config: ConfigOpt = None, set_: SetOpt = None) -> None:
-    """Run the training flow: ingest → validate → train → evaluate → register → gate → package."""
+def _train(
+    families: list[str] | None, config: Path | None, set_: list[str] | None, only_if_changed: bool
+) -> None:
     from components.settings import load_family
 
     project = _project()
-    families = _families(project, family, config)
-    for name in families:  # bad settings fail here, before any server or run starts
+    chosen = _families(project, families, config)
+    for name in chosen:  # bad settings fail here, before any server or run starts
         load_family(project, name, config, set_)
 
     from pipelines.summary import print_summary
     from pipelines.training import training_pipeline
 
-    outcomes = training_pipeline(families=families, config=config, overrides=set_ or [])
+    outcomes = training_pipeline(
+        families=chosen, config=config, overrides=set_ or [], only_if_changed=only_if_changed
+    )
     print_summary(outcomes)
-    if any(o["status"] != "ok" for o in outcomes):
+    if any(o["status"] not in ("ok", "skipped") for o in outcomes):
         raise typer.Exit(1)
+
+
+@app.command()
+def run(family: FamiliesOpt = None, config: ConfigOpt = None, set_: SetOpt = None) -> None:
+    """Run the training flow: ingest → validate → train → evaluate → register → gate → package."""
+    _train(family, config, set_, only_if_changed=False)
+
+
+@app.command()
+def retrain(
+    family: FamiliesOpt = None,
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
+    force: Annotated[bool, typer.Option("--force", help="retrain even if nothing changed")] = False,
+) -> None:
+    """Retrain the families whose data, config or code changed since their last success.
+
+    The others are skipped (a short `skipped=unchanged` MLflow run). For cron or CI; `dlops
+    schedule` runs the same on a schedule.
+    """
+    _train(family, config, set_, only_if_changed=not force)
+
+
+@app.command()
+def schedule(
+    family: FamiliesOpt = None,
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
+    cron: Annotated[
+        str | None,
+        typer.Option(help="cron expression; default: `schedule` in configs/pipeline.yaml (weekly)"),
+    ] = None,
+    name: Annotated[str, typer.Option(help="deployment name")] = "scheduled-retrain",
+    port: Annotated[
+        int, typer.Option(min=1, max=65535, help="port of the local Prefect server")
+    ] = 4200,
+) -> None:
+    """Serve `dlops retrain` as a Prefect deployment on a cron schedule, until Ctrl-C.
+
+    Uses the server in PREFECT_API_URL, else starts a local Prefect server (UI on --port).
+    Trigger a run now with `prefect deployment run 'dlops-training/<name>'`.
+    """
+    from components.settings import load_family, load_pipeline
+    from pipelines import schedule as scheduling
+
+    project = _project()
+    chosen = _families(project, family, config)
+    for item in chosen:  # bad settings fail here, before any server starts
+        load_family(project, item, config, set_)
+    expression = scheduling.check_cron(cron or load_pipeline(project, config).schedule)
+    with scheduling.prefect_server(project, port) as api_url:
+        typer.echo(
+            f"serving deployment dlops-training/{name} on {api_url} (cron {expression!r}, "
+            f"families {', '.join(chosen)}); Prefect UI: {api_url.removesuffix('/api')}"
+        )
+        scheduling.serve(chosen, expression, config, set_ or [], name)
 
 
 @app.command()

@@ -1,31 +1,65 @@
 """Prefect tasks: thin wrappers that give each component step retries, logs and a run record.
 
-Tasks take and return references (paths, versions, run ids), never models or tensors.
+Tasks take and return references (paths, versions, run ids), never models or tensors. Every
+step retries transient failures (`transient`) with the configured backoff (`with_retries`);
+bad data, bad config and bugs fail at once.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
-from prefect import task
+from prefect import Task, task
 from prefect.cache_policies import NO_CACHE
 
 from components.data import ingest, versioning
 from components.evaluation.evaluate import evaluate_run, model_uri_of
+from components.notifications import Notification, notify
 from components.packaging import bento
 from components.project import Project
 from components.registry import versions
 from components.registry.gate import Decision
 from components.registry.promotion import gate_and_promote
-from components.settings import FamilySettings
+from components.settings import FamilySettings, NotifySettings, RetrySettings
 from components.tasks import task_for
+from components.tracking import fingerprint as fingerprints
 from components.tracking import runs
+from components.tracking.fingerprint import Fingerprint
 from components.tracking.lineage import LINEAGE_KEYS
 from components.training.train import train_family
-from components.validation.gx_runner import ValidationReport
+from components.validation.gx_runner import ValidationFailed, ValidationReport
 
 # Side effects (files, runs, registry) are made idempotent by the components; no result caching.
 step = task(cache_policy=NO_CACHE, persist_result=False)
+
+# Failures worth another try: I/O and network errors, a busy database, a server's 5xx.
+TRANSIENT_NAMES = {"OperationalError", "ServiceUnavailable", "RemoteDisconnected"}
+
+
+def transient(exc: BaseException) -> bool:
+    """True when `exc`, or an exception it was raised from, is an I/O or connection failure.
+
+    Bad data (`ValidationFailed`) is never transient, whatever caused it.
+    """
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, ValidationFailed):
+            return False
+        if isinstance(exc, (OSError, TimeoutError)) or type(exc).__name__ in TRANSIENT_NAMES:
+            return True
+        if "API request to" in str(exc) and "failed" in str(exc):  # MLflow server unreachable
+            return True
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+def _retry_condition(task, task_run, state) -> bool:
+    exc = state.data if isinstance(state.data, BaseException) else None
+    if exc is None:
+        exc = state.result(raise_on_failure=False)
+    return isinstance(exc, BaseException) and transient(exc)
 
 
 @step
@@ -34,13 +68,45 @@ def stage_data(project: Project, settings: FamilySettings) -> Path:
 
 
 @step
+def fingerprint(settings: FamilySettings, staged: Path) -> Fingerprint:
+    """The family's fingerprint over the staged files (what would become its data)."""
+    return fingerprints.compute(settings, fingerprints.folder_entries(staged, settings.family))
+
+
+@step
+def skip_if_unchanged(
+    project: Project,
+    settings: FamilySettings,
+    fingerprint: Fingerprint,
+    experiment_id: str,
+    parent_run_id: str | None,
+) -> str | None:
+    """Record a `skipped=unchanged` run and return its id when the last success matches."""
+    last = runs.last_successful_run(experiment_id, settings.family)
+    if last is None or fingerprint.changes(last.data.tags):
+        return None
+    return runs.record_skip(
+        experiment_id,
+        parent_run_id,
+        settings.family,
+        versioning.current_version(project),
+        {**fingerprint.tags(), "last_run": last.info.run_id},
+    )
+
+
+@step
 def validate_data(project: Project, settings: FamilySettings, staged: Path) -> ValidationReport:
     return task_for(settings.family).validate(project, settings, staged)
 
 
-@step(retries=2, retry_delay_seconds=2)
-def version_data(project: Project, settings: FamilySettings, staged: Path) -> str:
-    return versioning.commit(project, settings.family, staged)
+@step
+def version_data(
+    project: Project, settings: FamilySettings, staged: Path, fingerprint: Fingerprint
+) -> tuple[str, Fingerprint]:
+    """`dvc add` + push; the data part of the fingerprint is then read from DVC's manifest."""
+    version = versioning.commit(project, settings.family, staged)
+    entries = fingerprints.manifest_entries(project, settings.family)
+    return version, dataclasses.replace(fingerprint, data=fingerprints.entries_digest(entries))
 
 
 @step
@@ -48,12 +114,15 @@ def train(
     project: Project,
     settings: FamilySettings,
     data_version: str,
+    fingerprint: Fingerprint,
     experiment_id: str,
     parent_run_id: str | None,
     report: ValidationReport,
 ) -> str:
     files = [Path(report.result_file)] if report.result_file else []
-    return train_family(project, settings, data_version, experiment_id, parent_run_id, files)
+    return train_family(
+        project, settings, data_version, experiment_id, parent_run_id, fingerprint, files
+    )
 
 
 @step
@@ -61,7 +130,7 @@ def evaluate(project: Project, settings: FamilySettings, run_id: str) -> dict[st
     return evaluate_run(project, settings, run_id)
 
 
-@step(retries=2, retry_delay_seconds=2)
+@step
 def register(settings: FamilySettings, run_id: str) -> str:
     tags = runs.client().get_run(run_id).data.tags
     lineage = {k: tags[k] for k in LINEAGE_KEYS}
@@ -80,3 +149,54 @@ def package(settings: FamilySettings) -> str | None:
     if champion is None:
         return None
     return bento.build_bento(settings, bento.import_version(settings, champion))
+
+
+@step
+def mark_succeeded(run_id: str) -> None:
+    """Tag the training run as the family's latest success: what the next retrain compares to."""
+    runs.set_tags(run_id, {"dlops.outcome": "ok"})
+
+
+@step
+def announce(settings: NotifySettings, notification: Notification) -> list[str]:
+    """Call the notification hooks; their failures are logged, never raised."""
+    return notify(settings, notification)
+
+
+@dataclasses.dataclass(frozen=True)
+class Steps:
+    """The pipeline's steps, each with the run's retry policy (`with_retries`)."""
+
+    stage_data: Task
+    fingerprint: Task
+    skip_if_unchanged: Task
+    validate_data: Task
+    version_data: Task
+    train: Task
+    evaluate: Task
+    register: Task
+    gate: Task
+    package: Task
+    mark_succeeded: Task
+
+
+def with_retries(retries: RetrySettings) -> Steps:
+    """Every step retried on transient failures: `retries.attempts` times, waits growing."""
+    options = {
+        "retries": retries.attempts,
+        "retry_delay_seconds": retries.delays() or 0,
+        "retry_condition_fn": _retry_condition,
+    }
+    return Steps(
+        stage_data=stage_data.with_options(**options),
+        fingerprint=fingerprint.with_options(**options),
+        skip_if_unchanged=skip_if_unchanged.with_options(**options),
+        validate_data=validate_data.with_options(**options),
+        version_data=version_data.with_options(**options),
+        train=train.with_options(**options),
+        evaluate=evaluate.with_options(**options),
+        register=register.with_options(**options),
+        gate=gate.with_options(**options),
+        package=package.with_options(**options),
+        mark_succeeded=mark_succeeded.with_options(**options),
+    )

@@ -54,7 +54,8 @@ def print_summary(outcomes: list[dict[str, Any]]) -> None:
         if o.get("report"):
             console.print(f"{o['family']}: promotion report: {o['report']}", soft_wrap=True)
         if o["message"]:
-            console.print(f"[red]{o['family']}: {o['message']}[/red]", soft_wrap=True)
+            style = "" if o["status"] == "skipped" else "red"
+            console.print(f"{o['family']}: {o['message']}", style=style, soft_wrap=True)
         if o["docs"]:
             console.print(f"{o['family']}: Data Docs: {o['docs']}", soft_wrap=True)
     console.print("MLflow UI: [bold]dlops ui[/bold] (http://127.0.0.1:5000)")

@@ -7,9 +7,10 @@ from pathlib import Path
 
 from prefect import flow
 
+from components.notifications import Notification
 from components.project import DlopsError, Project, setup_environment
 from components.registry.versions import CHAMPION, alias_version
-from components.settings import load_family, load_pipeline
+from components.settings import RetrySettings, load_family, load_pipeline
 from components.tracking import runs
 from components.validation.gx_runner import ValidationFailed, require
 from pipelines import steps
@@ -20,8 +21,9 @@ class FamilyOutcome:
     """One row of the pipeline's summary."""
 
     family: str
-    status: str = "failed"
+    status: str = "failed"  # ok | skipped | validation failed | failed
     message: str = ""
+    model_name: str | None = None
     data_version: str | None = None
     run_id: str | None = None
     metrics: dict[str, float] | None = None
@@ -33,30 +35,83 @@ class FamilyOutcome:
     docs: str | None = None
     report: str | None = None
 
+    def skipped(self, run_id: str, champion: str | None) -> FamilyOutcome:
+        """Nothing changed since the last successful run: `run_id` is the skip's record."""
+        self.status, self.run_id, self.champion = "skipped", run_id, champion
+        self.message = "unchanged since the last successful run: not retrained"
+        return self
+
+    def notification(self) -> Notification | None:
+        """What the hooks are told: promoted, rejected, validation failed or failed."""
+        if self.status == "skipped":
+            return None
+        event = {"ok": self.decision, "validation failed": "validation_failed"}.get(
+            self.status, "failed"
+        )
+        return Notification(
+            event=event,
+            family=self.family,
+            model_name=self.model_name or f"dlops-{self.family}",
+            version=self.version,
+            champion=self.champion,
+            data_version=self.data_version,
+            run_id=self.run_id,
+            reason=self.reason or self.message,
+            report=self.report or self.docs,
+        )
+
 
 @flow(name="family-pipeline", flow_run_name="{family}", log_prints=True)
 def family_pipeline(
-    family: str, config: Path | None, overrides: list[str], experiment_id: str, parent_run_id: str
+    family: str,
+    config: Path | None,
+    overrides: list[str],
+    experiment_id: str,
+    parent_run_id: str,
+    only_if_changed: bool = False,
+    retries: RetrySettings | None = None,
 ) -> FamilyOutcome:
-    """One family through the whole chain; the outcome says how far it got."""
+    """One family through the whole chain; the outcome says how far it got.
+
+    With `only_if_changed`, a family whose data, config and code match its last successful run
+    is not retrained: a `skipped=unchanged` run is recorded instead.
+    """
     project = Project.current()
     outcome = FamilyOutcome(family)
+    step = steps.with_retries(retries or RetrySettings())
     try:
         settings = load_family(project, family, config, overrides)
+        outcome.model_name = settings.model_name
         # data
-        staged = steps.stage_data(project, settings)
-        report = require(steps.validate_data(project, settings, staged))  # the gate
-        outcome.data_version = steps.version_data(project, settings, staged)
-        # training
-        outcome.run_id = steps.train(
-            project, settings, outcome.data_version, experiment_id, parent_run_id, report
+        staged = step.stage_data(project, settings)
+        fingerprint = step.fingerprint(settings, staged)
+        if only_if_changed and (
+            skip := step.skip_if_unchanged(
+                project, settings, fingerprint, experiment_id, parent_run_id
+            )
+        ):
+            return outcome.skipped(skip, alias_version(settings.model_name, CHAMPION))
+        report = require(step.validate_data(project, settings, staged))  # the gate
+        outcome.data_version, fingerprint = step.version_data(
+            project, settings, staged, fingerprint
         )
-        outcome.metrics = steps.evaluate(project, settings, outcome.run_id)
+        # training
+        outcome.run_id = step.train(
+            project,
+            settings,
+            outcome.data_version,
+            fingerprint,
+            experiment_id,
+            parent_run_id,
+            report,
+        )
+        outcome.metrics = step.evaluate(project, settings, outcome.run_id)
         # registry
-        outcome.version = steps.register(settings, outcome.run_id)
-        decision = steps.gate(project, settings, outcome.version)
+        outcome.version = step.register(settings, outcome.run_id)
+        decision = step.gate(project, settings, outcome.version)
         # packaging
-        outcome.bento = steps.package(settings)
+        outcome.bento = step.package(settings)
+        step.mark_succeeded(outcome.run_id)
     except ValidationFailed as exc:
         outcome.status, outcome.message = "validation failed", str(exc)
         outcome.docs = exc.report.docs_index
@@ -77,18 +132,33 @@ def training_pipeline(
     families: list[str] | None = None,
     config: Path | None = None,
     overrides: list[str] | None = None,
+    only_if_changed: bool = False,
 ) -> list[dict]:
-    """Train, gate and package each family; one family's failure does not stop the others."""
+    """Train, gate and package each family; one family's failure does not stop the others.
+
+    `only_if_changed=True` (`dlops retrain`, `dlops schedule`) retrains only the families whose
+    data, config or code changed since their last successful run.
+    """
     project = Project.current()
     setup_environment(project)
     pipeline = load_pipeline(project, config)
     families = families or pipeline.families
     experiment_id = runs.ensure_experiment(project, pipeline.experiment)
-    parent_run_id = runs.start_pipeline_run(experiment_id, families)
+    runs.reap(experiment_id)  # runs of killed processes end as KILLED, not RUNNING forever
+    parent_run_id = runs.start_pipeline_run(
+        experiment_id, families, {"only_if_changed": str(only_if_changed).lower()}
+    )
     outcomes = []
     for family in families:
         state = family_pipeline(
-            family, config, overrides or [], experiment_id, parent_run_id, return_state=True
+            family,
+            config,
+            overrides or [],
+            experiment_id,
+            parent_run_id,
+            only_if_changed,
+            pipeline.retries,
+            return_state=True,
         )
         outcome = (
             state.result()
@@ -96,6 +166,8 @@ def training_pipeline(
             else FamilyOutcome(family, message=str(state.message or state.name))
         )
         runs.set_tags(parent_run_id, {f"outcome.{family}": outcome.status})
+        if (notification := outcome.notification()) is not None:
+            steps.announce(pipeline.notify, notification)
         outcomes.append(asdict(outcome))
-    runs.end_run(parent_run_id, ok=all(o["status"] == "ok" for o in outcomes))
+    runs.end_run(parent_run_id, ok=all(o["status"] in ("ok", "skipped") for o in outcomes))
     return outcomes

@@ -96,3 +96,38 @@ def bentoml_serve(family: str, model_tag: str, env: dict[str, str]) -> Iterator[
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=30)
+
+
+@contextmanager
+def webhook_receiver() -> Iterator[tuple[str, list[dict]]]:
+    """A local HTTP server that records the JSON bodies POSTed to it; yields (url, bodies)."""
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    bodies: list[dict] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):
+            length = int(self.headers.get("Content-Length", 0))
+            bodies.append(json.loads(self.rfile.read(length)))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/hook", bodies
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def append_rows(csv: Path, rows: int = 20) -> None:
+    """Append copies of the first `rows` data rows to a CSV (new rows dropped into data/)."""
+    lines = csv.read_text().splitlines(keepends=True)
+    csv.write_text("".join(lines + lines[1 : rows + 1]))

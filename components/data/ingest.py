@@ -16,8 +16,10 @@ def staging_dir(project: Project, family: str) -> Path:
 def stage(project: Project, settings: FamilySettings) -> Path:
     """Write the family's source into a fresh staging folder and return it.
 
-    Raw files are copied as they are (never edited): the validation gate judges them before they
-    become a data version.
+    With the built-in source, `data/<family>` is the family's data: the built-in set is written
+    there the first time, and files added to it later (new rows, new images) are taken as they
+    are. A `csv:`/`folder:` source is copied in on every run. Raw files are copied unedited: the
+    validation gate judges them before they become a data version.
     """
     from components.tasks import task_for
 
@@ -27,7 +29,12 @@ def stage(project: Project, settings: FamilySettings) -> Path:
     target.mkdir(parents=True)
     kind, path = settings.data.source_kind, settings.data.source_path
     if kind == "builtin":
-        task.write_builtin(settings.family, target)
+        current = project.data / settings.family
+        if current.is_dir() and any(current.iterdir()):
+            shutil.rmtree(target)
+            shutil.copytree(current, target)
+        else:
+            task.write_builtin(settings.family, target)
         return target
     if kind not in task.sources:
         accepted = ", ".join(f"{k}:PATH" for k in task.sources)

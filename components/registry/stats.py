@@ -41,7 +41,7 @@ class FeatureSets:
     correct = None
 
     def metric(self) -> float:
-        from components.evaluation.generation import frechet_distance
+        from components.evaluation.distances import frechet_distance
 
         return frechet_distance(self.generated, self.reference)
 
@@ -102,7 +102,7 @@ def _feature_bootstrap(
     rng,
 ) -> Interval:
     """Resample generated rows (paired across models) and reference rows (shared)."""
-    from components.evaluation.generation import frechet_distance
+    from components.evaluation.distances import frechet_distance
 
     n, m = len(challenger.generated), len(challenger.reference)
     if n == 0 or len(champion.generated) != n or m == 0:

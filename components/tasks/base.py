@@ -10,13 +10,16 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
 from components.project import Project
 from components.settings import FamilySettings
 from components.validation.gx_runner import ValidationReport
+
+if TYPE_CHECKING:
+    from components.training.checkpoint import Checkpointer
 
 
 @dataclass(frozen=True)
@@ -63,11 +66,20 @@ class Task(ABC):
         """Load validated data from `folder` and split it by the configured seed."""
 
     @abstractmethod
-    def fit(self, model, split: Split, settings: FamilySettings, device, workdir: Path):
+    def fit(
+        self,
+        model,
+        split: Split,
+        settings: FamilySettings,
+        device,
+        workdir: Path,
+        checkpoints: Checkpointer | None = None,
+    ):
         """Train `model` in place (best epoch's weights kept); return the FitResult.
 
         Files written into `workdir` during training (e.g. per-epoch sample grids) are logged
-        to the run under `training/`.
+        to the run under `training/`. With `checkpoints`, every epoch is saved there and a saved
+        state is continued from (`components/training/checkpoint.py`).
         """
 
     @abstractmethod

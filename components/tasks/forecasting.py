@@ -107,7 +107,7 @@ class Forecasting(Task):
             },
         )
 
-    def fit(self, model, split: Split, settings, device, workdir: Path):
+    def fit(self, model, split: Split, settings, device, workdir: Path, checkpoints=None):
         x_train = torch.as_tensor(split.x["train"])
         model.fit_normalizer(x_train[:, -model.window :])
         tensors = {
@@ -130,6 +130,7 @@ class Forecasting(Task):
                 device,
                 loss_fn=loss_fn,
                 classification=False,
+                checkpoints=checkpoints,
             )
 
     def _forecasts(self, model, split: Split) -> tuple[np.ndarray, np.ndarray]:

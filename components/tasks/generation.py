@@ -77,7 +77,7 @@ class ImageGeneration(ImageFolderTask):
             info={**split.info, "latent_dim": config.latent_dim, "conditional": config.conditional},
         )
 
-    def fit(self, model, split: Split, settings, device, workdir: Path):
+    def fit(self, model, split: Split, settings, device, workdir: Path, checkpoints=None):
         from components.training.gan_trainer import fit_gan
 
         config = GANConfig.model_validate(settings.model)
@@ -91,7 +91,9 @@ class ImageGeneration(ImageFolderTask):
             save_grid(grid_images(gan, split.dims["n_classes"]), 10, samples / f"{epoch:04d}.png")
 
         train = (torch.as_tensor(split.x["train"]), torch.as_tensor(split.y["train"]))
-        result = fit_gan(model, train, config, settings.train, device, val_fd, on_sample)
+        result = fit_gan(
+            model, train, config, settings.train, device, val_fd, on_sample, checkpoints
+        )
         save_grid(grid_images(model, split.dims["n_classes"]), 10, samples / "best.png")
         return result
 

@@ -102,12 +102,19 @@ class ImageClassification(ImageFolderTask):
             info={**split.info, "max_file_bytes": image.max_file_bytes},
         )
 
-    def fit(self, model, split: Split, settings, device, workdir: Path):
+    def fit(self, model, split: Split, settings, device, workdir: Path, checkpoints=None):
         tensors = {
             k: (torch.as_tensor(split.x[k]), torch.as_tensor(split.y[k]))
             for k in ("train", "validation")
         }
-        return fit(model, tensors["train"], tensors["validation"], settings.train, device)
+        return fit(
+            model,
+            tensors["train"],
+            tensors["validation"],
+            settings.train,
+            device,
+            checkpoints=checkpoints,
+        )
 
     def score(self, model, card: dict, split: Split) -> dict[str, float]:
         check_same_labels(card, split, ("classes", "image_size", "mode"))

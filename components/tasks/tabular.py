@@ -68,13 +68,20 @@ class TabularClassification(Task):
             digest=split_digest(parts),
         )
 
-    def fit(self, model, split: Split, settings, device, workdir: Path):
+    def fit(self, model, split: Split, settings, device, workdir: Path, checkpoints=None):
         model.fit_normalizer(torch.as_tensor(split.x["train"]))
         tensors = {
             k: (torch.as_tensor(split.x[k]), torch.as_tensor(split.y[k]))
             for k in ("train", "validation")
         }
-        return fit(model, tensors["train"], tensors["validation"], settings.train, device)
+        return fit(
+            model,
+            tensors["train"],
+            tensors["validation"],
+            settings.train,
+            device,
+            checkpoints=checkpoints,
+        )
 
     def score(self, model, card: dict, split: Split) -> dict[str, float]:
         check_same_labels(card, split, ("features", "classes"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import time
 from pathlib import Path
 
@@ -36,12 +37,53 @@ def _stamp() -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S")
 
 
-def start_pipeline_run(experiment_id: str, families: list[str]) -> str:
+def process_tags() -> dict[str, str]:
+    """Which process owns a run: a run whose process died is found and ended by `reap`."""
+    import psutil
+
+    me = psutil.Process()
+    return {
+        "dlops.host": socket.gethostname(),
+        "dlops.pid": str(me.pid),
+        "dlops.pid_started": f"{me.create_time():.3f}",
+    }
+
+
+def _owner_alive(tags: dict[str, str]) -> bool:
+    import psutil
+
+    try:
+        process = psutil.Process(int(tags["dlops.pid"]))
+        return f"{process.create_time():.3f}" == tags.get("dlops.pid_started")
+    except (psutil.Error, KeyError, ValueError):
+        return False
+
+
+def reap(experiment_id: str) -> list[str]:
+    """End as KILLED the RUNNING runs whose process on this host is gone (SIGKILL, power loss).
+
+    Runs of other hosts, and of live processes here, are left alone. Returns the ended run ids.
+    """
+    host = socket.gethostname()
+    ended = []
+    for run in client().search_runs(
+        [experiment_id],
+        filter_string=f"attributes.status = 'RUNNING' and tags.`dlops.host` = '{host}'",
+        max_results=1000,
+    ):
+        if not _owner_alive(run.data.tags):
+            set_tags(run.info.run_id, {"dlops.ended": "process gone; ended by the next run"})
+            client().set_terminated(run.info.run_id, "KILLED")
+            ended.append(run.info.run_id)
+    return ended
+
+
+def start_pipeline_run(experiment_id: str, families: list[str], tags: dict[str, str]) -> str:
     """The parent run of one pipeline run; returns its id."""
     run = client().create_run(
         experiment_id,
         run_name=f"pipeline {'+'.join(families)} {_stamp()}",
-        tags={"dlops.kind": "pipeline"},
+        tags={"dlops.kind": "pipeline", **process_tags(), **tags},
     )
     return run.info.run_id
 
@@ -54,7 +96,7 @@ def start_family_run(
     tags: dict[str, str],
 ) -> str:
     """A family's training run, nested under the pipeline run, named for people."""
-    all_tags = {"dlops.kind": "training", **tags}
+    all_tags = {"dlops.kind": "training", **process_tags(), **tags}
     if parent_run_id:
         all_tags["mlflow.parentRunId"] = parent_run_id
     run = client().create_run(
@@ -63,8 +105,61 @@ def start_family_run(
     return run.info.run_id
 
 
-def end_run(run_id: str, ok: bool) -> None:
-    client().set_terminated(run_id, "FINISHED" if ok else "FAILED")
+def end_run(run_id: str, ok: bool, status: str | None = None) -> None:
+    """FINISHED or FAILED, or the given status (KILLED when the process was interrupted)."""
+    client().set_terminated(run_id, status or ("FINISHED" if ok else "FAILED"))
+
+
+def last_successful_run(experiment_id: str, family: str):
+    """The family's latest training run that went through the whole chain, or None."""
+    found = client().search_runs(
+        [experiment_id],
+        filter_string=(
+            f"tags.family = '{family}' and tags.`dlops.kind` = 'training' "
+            "and tags.`dlops.outcome` = 'ok' and attributes.status = 'FINISHED'"
+        ),
+        order_by=["attributes.start_time DESC"],
+        max_results=1,
+    )
+    return found[0] if found else None
+
+
+def unfinished_runs(experiment_id: str, family: str, fingerprint: str) -> list:
+    """The family's ended-but-not-finished training runs with this fingerprint, newest first."""
+    return client().search_runs(
+        [experiment_id],
+        filter_string=(
+            f"tags.family = '{family}' and tags.`dlops.kind` = 'training' "
+            f"and tags.fingerprint = '{fingerprint}' "
+            "and attributes.status != 'FINISHED' and attributes.status != 'RUNNING'"
+        ),
+        order_by=["attributes.start_time DESC"],
+        max_results=20,
+    )
+
+
+def record_skip(
+    experiment_id: str,
+    parent_run_id: str | None,
+    family: str,
+    data_version: str | None,
+    tags: dict[str, str],
+) -> str:
+    """A short finished run saying the family was not retrained because nothing changed."""
+    all_tags = {
+        "dlops.kind": "skipped",
+        "skipped": "unchanged",
+        "family": family,
+        "data_version": data_version or "",
+        **tags,
+    }
+    if parent_run_id:
+        all_tags["mlflow.parentRunId"] = parent_run_id
+    run = client().create_run(
+        experiment_id, run_name=f"{family} unchanged {_stamp()}", tags=all_tags
+    )
+    client().set_terminated(run.info.run_id, "FINISHED")
+    return run.info.run_id
 
 
 def log_params(run_id: str, params: dict[str, str]) -> None:

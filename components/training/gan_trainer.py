@@ -16,11 +16,15 @@ from torch.nn.functional import binary_cross_entropy_with_logits as bce
 
 from components.models.gan import GAN, GANConfig
 from components.settings import TrainSettings
+from components.training.checkpoint import Checkpointer
 from components.training.trainer import (
     FitResult,
     autocast,
     batches,
+    end_epoch,
     epoch_progress,
+    lr_schedulers,
+    resume,
     seed_everything,
     snapshot,
 )
@@ -73,20 +77,24 @@ def fit_gan(
     device: torch.device,
     val_fd: Callable[[nn.Module], float],
     on_sample: Callable[[nn.Module, int], None] | None = None,
+    checkpoints: Checkpointer | None = None,
 ) -> FitResult:
     """Train both networks; keep the weights of the epoch with the lowest validation FD.
 
     `train` holds images (N, C, H, W) in [0, 1] and class indices; `val_fd(model)` scores the
     generator each epoch; `on_sample(model, epoch)` runs every `config.sample_every` epochs and
     after the last. Stops after `settings.patience` epochs without a better `val_fd`.
-    History per epoch: d_loss, g_loss, val_fd.
+    History per epoch: d_loss, g_loss, val_fd. With `checkpoints`, every epoch is saved there
+    and a saved state is continued from.
     """
     generator = seed_everything(settings.seed)
     model.to(device)
     images, labels = train[0].to(device) * 2 - 1, train[1].to(device)  # tanh range
     g_opt, d_opt = optimizers(model, config, settings.learning_rate)
+    schedulers = lr_schedulers([g_opt, d_opt], settings)
     result = FitResult(best_state=snapshot(model))
-    progress = epoch_progress(settings)
+    done = resume(checkpoints, model, [g_opt, d_opt], schedulers, generator, result, device)
+    progress = epoch_progress(settings, result, done)
     for epoch in progress:
         model.train()
         d_sum = torch.zeros((), device=device)
@@ -108,7 +116,9 @@ def fit_gan(
         progress.set_postfix(val_fd=f"{row['val_fd']:.3f}", d_loss=f"{row['d_loss']:.3f}")
         if on_sample is not None and (epoch % config.sample_every == 0 or epoch == settings.epochs):
             on_sample(model, epoch)
-        if result.keep_if_best(epoch, row["val_fd"], model, settings.patience):
+        stop = result.keep_if_best(epoch, row["val_fd"], model, settings.patience)
+        end_epoch(epoch, checkpoints, model, [g_opt, d_opt], schedulers, generator, result)
+        if stop:
             break
     progress.close()
     model.load_state_dict(result.best_state)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 from components.data.versioning import family_files
@@ -12,7 +13,9 @@ from components.project import CODE_ROOT, Project
 from components.settings import FamilySettings
 from components.tasks import Split, task_for
 from components.tracking import runs
+from components.tracking.fingerprint import Fingerprint
 from components.tracking.lineage import git_commit, lineage_tags
+from components.training.checkpoint import Checkpointer
 from components.training.trainer import resolve_device, seed_everything
 
 
@@ -26,28 +29,67 @@ def run_dir(project: Project, run_id: str) -> Path:
     return project.work / "runs" / run_id
 
 
+def checkpoints_of(project: Project, run_id: str) -> Checkpointer:
+    """Where a training run checkpoints every epoch: its own folder in the run store."""
+    return Checkpointer(run_dir(project, run_id) / "checkpoints")
+
+
+def resumable(
+    project: Project, experiment_id: str, family: str, fingerprint: Fingerprint
+) -> tuple[str, Checkpointer] | None:
+    """The latest failed or killed run of the same data, config and code that left a checkpoint."""
+    for run in runs.unfinished_runs(experiment_id, family, fingerprint.combined):
+        checkpoints = checkpoints_of(project, run.info.run_id)
+        if checkpoints.exists():
+            return run.info.run_id, checkpoints
+    return None
+
+
+def interrupted(exc: BaseException) -> bool:
+    """Ctrl-C, SIGTERM (Prefect's cancellation) or exit, rather than an error."""
+    return not isinstance(exc, Exception)
+
+
 def train_family(
     project: Project,
     settings: FamilySettings,
     data_version: str,
     experiment_id: str,
     parent_run_id: str | None,
+    fingerprint: Fingerprint,
     validation_files: list[Path] = (),
 ) -> str:
     """Train the family on the current data version in a new MLflow run; returns the run id.
 
-    The run stays open (RUNNING) for the evaluation step; it is marked FAILED here on error.
+    Every epoch is checkpointed into the run's folder. When an earlier run with the same
+    fingerprint died mid-training, this run continues from its last checkpoint (tags
+    `resumed_from_run`, `resumed_from_epoch`) and reaches the same weights. The run stays open
+    (RUNNING) for the evaluation step; it ends FAILED here on error, KILLED on interruption.
     """
     task = task_for(settings.family)
     device = resolve_device(settings.train.device)
-    tags = lineage_tags(
-        settings.family, data_version, git_commit(CODE_ROOT), settings.config_hash(), str(device)
+    tags = (
+        lineage_tags(
+            settings.family,
+            data_version,
+            git_commit(CODE_ROOT),
+            settings.config_hash(),
+            str(device),
+        )
+        | fingerprint.tags()
     )
     split = load_split(project, settings)
+    previous = resumable(project, experiment_id, settings.family, fingerprint)
+    if previous is not None:
+        tags |= {"resumed_from_run": previous[0], "resumed_from_epoch": str(previous[1].epoch())}
     run_id = runs.start_family_run(
         experiment_id, parent_run_id, settings.family, data_version, tags
     )
+    checkpoints = checkpoints_of(project, run_id)
     try:
+        if previous is not None:
+            checkpoints.folder.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(previous[1].path, checkpoints.path)
         runs.log_params(
             run_id,
             {
@@ -76,7 +118,7 @@ def train_family(
         model = build_model(settings.family, settings.model, split.dims)
         local = run_dir(project, run_id)
         (local / "training").mkdir(parents=True, exist_ok=True)
-        result = task.fit(model, split, settings, device, local / "training")
+        result = task.fit(model, split, settings, device, local / "training", checkpoints)
         if any((local / "training").iterdir()):
             runs.client().log_artifacts(run_id, str(local / "training"), "training")
 
@@ -96,7 +138,11 @@ def train_family(
         }
         save_model(model.cpu(), card, local / "model")
         (local / "history.json").write_text(json.dumps(result.history))
-    except BaseException:
-        runs.end_run(run_id, ok=False)
+    except BaseException as exc:
+        runs.end_run(run_id, ok=False, status="KILLED" if interrupted(exc) else None)
         raise
+    # Trained: no run needs these checkpoints any more.
+    checkpoints.remove()
+    if previous is not None:
+        previous[1].remove()
     return run_id

@@ -1,4 +1,7 @@
-"""A small supervised trainer: in-memory batches, autocast on CUDA, early stopping, best weights."""
+"""A small supervised trainer: in-memory batches, autocast on CUDA, early stopping, best weights.
+
+Also: a learning-rate schedule, and per-epoch checkpoints that a killed run resumes from.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ import torch
 from torch import nn
 
 from components.settings import TrainSettings
+from components.training.checkpoint import Checkpointer
 
 
 @dataclass
@@ -112,18 +116,64 @@ def evaluate_loss(
     return total / len(x), (correct / len(x) if classification else None)
 
 
-def epoch_progress(settings: TrainSettings):
-    """An epoch progress bar, shown on a terminal only (tqdm decides when `disable` is None)."""
+def epoch_progress(settings: TrainSettings, result: FitResult, done: int = 0):
+    """Epochs `done + 1 .. epochs` (none once stopped early), with a progress bar on a terminal.
+
+    tqdm decides when `disable` is None: shown on a terminal only.
+    """
     from tqdm.auto import tqdm
 
+    first = settings.epochs + 1 if result.stopped_early else done + 1
     return tqdm(
-        range(1, settings.epochs + 1),
+        range(first, settings.epochs + 1),
         desc="train",
         unit="epoch",
+        initial=done,
+        total=settings.epochs,
         leave=False,
         disable=None if settings.progress else True,
         mininterval=1.0,
     )
+
+
+def lr_schedulers(optimizers: list[torch.optim.Optimizer], settings: TrainSettings) -> list:
+    """One scheduler per optimizer, stepped once per epoch (none for a constant rate)."""
+    if settings.lr_schedule == "constant":
+        return []
+    return [
+        torch.optim.lr_scheduler.CosineAnnealingLR(o, T_max=settings.epochs) for o in optimizers
+    ]
+
+
+def resume(
+    checkpoints: Checkpointer | None,
+    model: nn.Module,
+    optimizers: list[torch.optim.Optimizer],
+    schedulers: list,
+    generator: torch.Generator,
+    result: FitResult,
+    device: torch.device,
+) -> int:
+    """Restore the last checkpoint, if there is one; return the number of epochs already done."""
+    if checkpoints is None or not checkpoints.exists():
+        return 0
+    return checkpoints.restore(model, optimizers, schedulers, generator, result, device)
+
+
+def end_epoch(
+    epoch: int,
+    checkpoints: Checkpointer | None,
+    model: nn.Module,
+    optimizers: list[torch.optim.Optimizer],
+    schedulers: list,
+    generator: torch.Generator,
+    result: FitResult,
+) -> None:
+    """Step the learning-rate schedule, then checkpoint the epoch."""
+    for scheduler in schedulers:
+        scheduler.step()
+    if checkpoints is not None:
+        checkpoints.save(epoch, model, optimizers, schedulers, generator, result)
 
 
 def fit(
@@ -134,10 +184,12 @@ def fit(
     device: torch.device,
     loss_fn: Callable = nn.functional.cross_entropy,
     classification: bool = True,
+    checkpoints: Checkpointer | None = None,
 ) -> FitResult:
     """Train with early stopping on validation loss; leave the best epoch's weights in `model`.
 
-    History per epoch: train_loss, val_loss, and for classifiers train_/val_accuracy.
+    History per epoch: train_loss, val_loss, and for classifiers train_/val_accuracy. With
+    `checkpoints`, every epoch is saved there and a saved state is continued from.
     """
     generator = seed_everything(settings.seed)
     model.to(device)
@@ -146,8 +198,10 @@ def fit(
     optimizer = torch.optim.AdamW(
         model.parameters(), lr=settings.learning_rate, weight_decay=settings.weight_decay
     )
+    schedulers = lr_schedulers([optimizer], settings)
     result = FitResult(best_state=snapshot(model))
-    progress = epoch_progress(settings)
+    done = resume(checkpoints, model, [optimizer], schedulers, generator, result, device)
+    progress = epoch_progress(settings, result, done)
     for epoch in progress:
         model.train()
         # Sums stay on the device: one sync per epoch, not one per batch.
@@ -172,7 +226,9 @@ def fit(
             row |= {"train_accuracy": correct.item() / len(x_train), "val_accuracy": val_acc}
         result.history.append(row)
         progress.set_postfix(train_loss=f"{row['train_loss']:.4f}", val_loss=f"{val_loss:.4f}")
-        if result.keep_if_best(epoch, val_loss, model, settings.patience):
+        stop = result.keep_if_best(epoch, val_loss, model, settings.patience)
+        end_epoch(epoch, checkpoints, model, [optimizer], schedulers, generator, result)
+        if stop:
             break
     progress.close()
     model.load_state_dict(result.best_state)

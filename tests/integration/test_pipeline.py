@@ -225,7 +225,9 @@ def test_users_own_csv(first_run, project, tmp_path):
     assert clash["status"] == "ok" and clash["decision"] == "rejected"
     assert "cannot be scored" in clash["reason"] and clash["champion"] == "1"
     assert len(training_runs("mlp")) >= 3
-    # put the built-in data back for the tests that follow
+    # the built-in source now takes data/mlp as it is (the user's CSV); removing the folder
+    # brings the built-in set back, for the tests that follow
+    shutil.rmtree(project.data / "mlp")
     [restored] = training_pipeline(families=["mlp"], config=first_run["config"])
     assert restored["data_version"] == first_run["outcome"]["data_version"]
 

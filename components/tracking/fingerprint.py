@@ -1,0 +1,168 @@
+"""A family's fingerprint: its data files, its resolved config and the code it runs.
+
+Retraining is skipped when all three equal those of the family's last successful run.
+
+- data: a hash over the family's entries (path, md5) in DVC's directory manifest of `data/`, so
+  another family's new files do not change it. Before the data is versioned the same entries
+  are computed from the staged files (DVC 3 records each file's plain md5).
+- config: `FamilySettings.config_hash()`.
+- code: a hash over the source of the project modules the family's chain imports, starting
+  from its model module and task module (static imports, followed transitively), so a change
+  in another family's model file does not retrain this one.
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from components.project import CODE_ROOT, DlopsError, Project
+from components.settings import FamilySettings
+
+# Steps every family runs through, besides its own model and task modules.
+CHAIN_MODULES = ("components.training.train", "components.evaluation.evaluate")
+PACKAGES = ("components",)
+TAG = "fingerprint"
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    """The three parts and their combination."""
+
+    data: str
+    config: str
+    code: str
+
+    @property
+    def combined(self) -> str:
+        return _digest([self.data, self.config, self.code])[:16]
+
+    def tags(self) -> dict[str, str]:
+        """Run tags: the combination as `fingerprint`, each part as `fingerprint.<part>`."""
+        return {
+            TAG: self.combined,
+            f"{TAG}.data": self.data,
+            f"{TAG}.config": self.config,
+            f"{TAG}.code": self.code,
+        }
+
+    def changes(self, tags: dict[str, str]) -> list[str]:
+        """The parts that differ from a run's fingerprint tags (all three when it has none)."""
+        return [
+            part
+            for part in ("data", "config", "code")
+            if tags.get(f"{TAG}.{part}") != getattr(self, part)
+        ]
+
+
+def _digest(items: Iterable) -> str:
+    return hashlib.sha256(json.dumps(list(items), sort_keys=True).encode()).hexdigest()
+
+
+def entries_digest(entries: Iterable[tuple[str, str]]) -> str:
+    """Hash of (relpath, md5) pairs, order-independent."""
+    return _digest(sorted(entries))[:16]
+
+
+def _md5(path: Path) -> str:
+    digest = hashlib.md5()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def folder_entries(folder: Path, family: str) -> list[tuple[str, str]]:
+    """(relpath under data/, md5) of every file in `folder`, as DVC's manifest would list them."""
+    return [
+        (f"{family}/{path.relative_to(folder).as_posix()}", _md5(path))
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    ]
+
+
+def manifest_entries(project: Project, family: str) -> list[tuple[str, str]]:
+    """The family's (relpath, md5) entries in the directory manifest of the current data version."""
+    from components.data.versioning import current_version
+
+    version = current_version(project)
+    if version is None or not version.endswith(".dir"):
+        raise DlopsError("data.dvc does not point at a versioned data/ folder")
+    manifest = project.root / ".dvc" / "cache" / "files" / "md5" / version[:2] / version[2:]
+    if not manifest.is_file():
+        raise DlopsError(f"DVC manifest {version} is not in the local cache: run `dvc pull`")
+    prefix = f"{family}/"
+    return [
+        (entry["relpath"], entry["md5"])
+        for entry in json.loads(manifest.read_text())
+        if entry["relpath"].startswith(prefix)
+    ]
+
+
+def _module_file(module: str) -> Path | None:
+    base = CODE_ROOT.joinpath(*module.split("."))
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _imports(module: str, path: Path) -> set[str]:
+    """Project modules `path` imports at module level or inside functions."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            # `from a.b import c` may import the submodule a.b.c
+            names = [node.module, *(f"{node.module}.{alias.name}" for alias in node.names)]
+        else:
+            continue
+        found.update(name for name in names if name.split(".")[0] in PACKAGES)
+    # importing a.b.c runs a/__init__.py and a/b/__init__.py too
+    found.update(
+        ".".join(name.split(".")[:i]) for name in set(found) for i in range(1, name.count(".") + 1)
+    )
+    return found - {module}
+
+
+@functools.cache
+def code_fingerprint(roots: tuple[str, ...]) -> str:
+    """Hash of the source of `roots` and every project module they import, transitively."""
+    seen: dict[str, Path] = {}
+    todo = list(roots)
+    while todo:
+        module = todo.pop()
+        if module in seen:
+            continue
+        path = _module_file(module)
+        if path is None:  # a name imported from a module, not a module
+            continue
+        seen[module] = path
+        todo.extend(_imports(module, path) - seen.keys())
+    return _digest(
+        (str(path.relative_to(CODE_ROOT)), hashlib.sha256(path.read_bytes()).hexdigest())
+        for path in sorted(seen.values())
+    )[:16]
+
+
+def family_modules(family: str) -> tuple[str, ...]:
+    """The modules a family's chain starts from: its model, its task kind, the shared steps."""
+    from components.models import family_spec
+    from components.tasks import task_for
+
+    return (family_spec(family).build.__module__, type(task_for(family)).__module__, *CHAIN_MODULES)
+
+
+def compute(settings: FamilySettings, entries: list[tuple[str, str]]) -> Fingerprint:
+    """The fingerprint of `settings.family` with the data `entries`."""
+    return Fingerprint(
+        data=entries_digest(entries),
+        config=settings.config_hash(),
+        code=code_fingerprint(family_modules(settings.family)),
+    )

@@ -1,0 +1,128 @@
+"""`dlops schedule` on a real Prefect server: deployment created, triggered, completes; an
+unchanged trigger skips training; new rows retrain and register a new version."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.pipeline_helpers import append_rows, registry_state, tiny_config, training_runs
+
+pytestmark = pytest.mark.integration
+DLOPS = str(Path(sys.executable).parent / "dlops")
+DEPLOYMENT = "dlops-training/test-schedule"
+
+
+def skipped_runs(family: str) -> list:
+    from components.tracking.runs import client
+
+    experiments = [e.experiment_id for e in client().search_experiments()]
+    return client().search_runs(
+        experiments, filter_string=f"tags.family = '{family}' and tags.skipped = 'unchanged'"
+    )
+
+
+def wait_for_deployment(process, timeout_s: float = 120):
+    from prefect.client.orchestration import get_client
+
+    deadline = time.monotonic() + timeout_s
+    with get_client(sync_client=True) as client:
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise RuntimeError(f"dlops schedule exited: {process.stdout.read()[-3000:]}")
+            try:
+                return client.read_deployment_by_name(DEPLOYMENT)
+            except Exception:
+                time.sleep(0.5)
+    raise RuntimeError("the deployment did not appear")
+
+
+@pytest.fixture(scope="module")
+def scheduled(first_run, prefect_server, tmp_path_factory):
+    """`dlops schedule` serving mlp (a config of its own) on the session's Prefect server."""
+    from prefect.settings import PREFECT_API_URL
+
+    config = tiny_config(tmp_path_factory.mktemp("schedule"), "  data: {split: {seed: 5}}\n")
+    env = {
+        **os.environ,
+        "PREFECT_API_URL": PREFECT_API_URL.value(),
+        "PREFECT_RUNNER_POLL_FREQUENCY": "1",
+    }
+    process = subprocess.Popen(
+        [
+            DLOPS,
+            "schedule",
+            "--family",
+            "mlp",
+            "--config",
+            str(config),
+            "--cron",
+            "0 3 * * 1",
+            "--name",
+            "test-schedule",
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        yield wait_for_deployment(process)
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=60)
+
+
+def trigger():
+    from prefect.deployments import run_deployment
+
+    flow_run = run_deployment(name=DEPLOYMENT, timeout=600, poll_interval=1)
+    assert flow_run.state.is_completed(), flow_run.state
+    return flow_run
+
+
+def test_deployment_has_the_schedule_and_retrain_parameters(scheduled):
+    [schedule] = scheduled.schedules
+    assert schedule.schedule.cron == "0 3 * * 1" and schedule.active
+    assert scheduled.parameters["only_if_changed"] is True
+    assert scheduled.parameters["families"] == ["mlp"]
+
+
+def test_trigger_trains_then_skips_then_retrains_on_new_rows(scheduled, project):
+    from components.data.versioning import current_version
+
+    runs_before = len(training_runs("mlp"))
+    trigger()  # a config never trained before: trains, registers
+    assert len(training_runs("mlp")) == runs_before + 1
+    state = registry_state("dlops-mlp")
+    version = current_version(project)
+
+    skips = len(skipped_runs("mlp"))
+    trigger()  # nothing changed
+    assert len(skipped_runs("mlp")) == skips + 1
+    assert len(training_runs("mlp")) == runs_before + 1
+    assert registry_state("dlops-mlp") == state
+
+    append_rows(project.data / "mlp" / "data.csv")
+    trigger()
+    assert len(training_runs("mlp")) == runs_before + 2
+    after = registry_state("dlops-mlp")
+    assert max(after["versions"]) == max(state["versions"]) + 1
+    new_version = current_version(project)
+    assert new_version != version
+    [latest] = sorted(training_runs("mlp"), key=lambda r: r.info.start_time)[-1:]
+    assert latest.data.tags["data_version"] == new_version
+    assert latest.info.status == "FINISHED"
+
+
+def test_bad_cron_is_refused_before_any_server_starts(project_env):
+    result = subprocess.run(
+        [DLOPS, "schedule", "--cron", "61 3 * * 1"], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 2
+    assert "not a cron expression" in result.stderr and "Traceback" not in result.stderr
