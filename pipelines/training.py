@@ -1,6 +1,8 @@
-"""The training flow: per family, data → validation → training → registry → packaging."""
+"""The training flow: per family, data → validation → training → registry → packaging.
 
-from __future__ import annotations
+No `from __future__ import annotations` here: Prefect builds the flows' parameter models from
+these annotations, also in the subprocess a served deployment runs them in.
+"""
 
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -35,7 +37,7 @@ class FamilyOutcome:
     docs: str | None = None
     report: str | None = None
 
-    def skipped(self, run_id: str, champion: str | None) -> FamilyOutcome:
+    def skipped(self, run_id: str, champion: str | None) -> "FamilyOutcome":
         """Nothing changed since the last successful run: `run_id` is the skip's record."""
         self.status, self.run_id, self.champion = "skipped", run_id, champion
         self.message = "unchanged since the last successful run: not retrained"
