@@ -41,6 +41,7 @@ serve: setup
 bench: setup
 	$(BIN)/python benchmarks/train_overhead.py
 	$(BIN)/python benchmarks/gate_bootstrap.py
+	$(BIN)/python benchmarks/skip_path.py
 
 clean:
 	rm -rf $(VENV) .dlops .pytest_cache .ruff_cache

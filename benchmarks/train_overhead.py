@@ -1,26 +1,32 @@
 """Trainer overhead: dlops' trainer against a minimal hand-written PyTorch loop.
 
 Same model, data, batch size and number of epochs (early stopping off), runs interleaved in one
-process, several repetitions; prints the median time ratio (ours / bare) per family.
+process, several repetitions; prints the median time ratio (ours / bare) per family, our
+trainer's throughput (training examples per second, per-epoch validation and checkpoints
+included) and the test metric of the model it trained.
 
     .venv/bin/python benchmarks/train_overhead.py [--families mlp cnn ...] [--repeats 5]
+        [--device cuda] [--tile 10]   # --tile: the training split repeated N times
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import platform
 import statistics
 import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from components.models import build_model
 from components.project import Project, setup_environment
 from components.settings import load_family
 from components.tasks import task_for
+from components.training.checkpoint import Checkpointer
 from components.training.trainer import autocast, batches, resolve_device, seed_everything
 
 EPOCHS = {"mlp": 40, "cnn": 10, "rnn": 5, "gan": 5}
@@ -101,7 +107,16 @@ def bare_loop(family: str):
     return bare_gan
 
 
-def measure(family: str, repeats: int, device: torch.device) -> dict:
+def tiled(split, times: int):
+    """The split with its training part repeated `times` times (more work per epoch)."""
+    if times == 1:
+        return split
+    x = dict(split.x, train=np.concatenate([split.x["train"]] * times))
+    y = dict(split.y, train=np.concatenate([split.y["train"]] * times))
+    return dataclasses.replace(split, x=x, y=y)
+
+
+def measure(family: str, repeats: int, device: torch.device, tile: int = 1) -> dict:
     project = Project.current()
     setup_environment(project)
     epochs = EPOCHS.get(family, 10)
@@ -119,7 +134,7 @@ def measure(family: str, repeats: int, device: torch.device) -> dict:
         folder = Path(tmp) / "data"
         folder.mkdir()
         task.write_builtin(family, folder)
-        split = task.load_split(folder, settings)
+        split = tiled(task.load_split(folder, settings), tile)
         bare = bare_loop(family)
         ours_times, bare_times = [], []
         for rep in range(repeats + 1):  # the first round warms up caches and is dropped
@@ -128,7 +143,9 @@ def measure(family: str, repeats: int, device: torch.device) -> dict:
                 model = build_model(family, settings.model, split.dims)
                 start = time.perf_counter()
                 if which == "ours":
-                    task.fit(model, split, settings, device, Path(tmp))
+                    checkpoints = Checkpointer(Path(tmp) / f"checkpoints-{rep}")
+                    task.fit(model, split, settings, device, Path(tmp), checkpoints)
+                    trained = model
                 else:
                     bare(model, split, settings, device)
                 if device.type == "cuda":
@@ -136,14 +153,20 @@ def measure(family: str, repeats: int, device: torch.device) -> dict:
                 elapsed = time.perf_counter() - start
                 if rep:
                     (ours_times if which == "ours" else bare_times).append(elapsed)
+        metric = settings.gate.metric
+        score = task.score(trained.cpu(), dict(split.info), split).get(metric, float("nan"))
     ours, bare_median = statistics.median(ours_times), statistics.median(bare_times)
     return {
         "family": family,
         "epochs": epochs,
         "batch_size": settings.train.batch_size,
+        "train_examples": len(split.x["train"]),
         "ours_s": ours,
         "bare_s": bare_median,
         "ratio": ours / bare_median,
+        "examples_per_s": epochs * len(split.x["train"]) / ours,
+        "metric": metric,
+        "score": score,
     }
 
 
@@ -153,6 +176,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--threads", type=int, help="torch CPU threads for both loops")
+    parser.add_argument("--tile", type=int, default=1, help="repeat the training split N times")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -161,13 +185,17 @@ def main() -> None:
         f"machine: {platform.processor() or platform.machine()}, "
         f"{torch.get_num_threads()} torch threads, device {device}, torch {torch.__version__}"
     )
-    print("| family | epochs | batch | ours (s) | bare (s) | ratio ours/bare |")
-    print("|---|---|---|---|---|---|")
+    print(
+        "| family | train examples | epochs | batch | ours (s) | bare (s) | ratio ours/bare "
+        "| examples/s (ours) | test metric |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
     for family in args.families:
-        r = measure(family, args.repeats, device)
+        r = measure(family, args.repeats, device, args.tile)
         print(
-            f"| {r['family']} | {r['epochs']} | {r['batch_size']} | {r['ours_s']:.3f} | "
-            f"{r['bare_s']:.3f} | {r['ratio']:.3f} |",
+            f"| {r['family']} | {r['train_examples']} | {r['epochs']} | {r['batch_size']} | "
+            f"{r['ours_s']:.3f} | {r['bare_s']:.3f} | {r['ratio']:.3f} | "
+            f"{r['examples_per_s']:,.0f} | {r['metric']} {r['score']:.4f} |",
             flush=True,
         )
 

@@ -17,11 +17,11 @@ from components.data import ingest, versioning
 from components.evaluation.evaluate import evaluate_run, model_uri_of
 from components.notifications import Notification, notify
 from components.packaging import bento
-from components.project import Project
+from components.project import DlopsError, Project
 from components.registry import versions
 from components.registry.gate import Decision
 from components.registry.promotion import gate_and_promote
-from components.settings import FamilySettings, NotifySettings, RetrySettings
+from components.settings import FamilySettings, NotifySettings, RetrySettings, load_family
 from components.tasks import task_for
 from components.tracking import fingerprint as fingerprints
 from components.tracking import runs
@@ -73,24 +73,47 @@ def fingerprint(settings: FamilySettings, staged: Path) -> Fingerprint:
     return fingerprints.compute(settings, fingerprints.folder_entries(staged, settings.family))
 
 
+@dataclasses.dataclass(frozen=True)
+class Skip:
+    """A family left as it is: the skip's MLflow run and the champion that stays."""
+
+    run_id: str
+    model_name: str
+    champion: str | None
+
+
 @step
 def skip_if_unchanged(
     project: Project,
-    settings: FamilySettings,
-    fingerprint: Fingerprint,
+    family: str,
+    config: Path | None,
+    overrides: list[str],
     experiment_id: str,
     parent_run_id: str | None,
-) -> str | None:
-    """Record a `skipped=unchanged` run and return its id when the last success matches."""
-    last = runs.last_successful_run(experiment_id, settings.family)
+) -> Skip | None:
+    """When the family's fingerprint equals its last success's, record a skip and return it.
+
+    None when anything changed, or when the family cannot even be staged (bad settings, a
+    missing source): its pipeline then runs and reports why.
+    """
+    try:
+        settings = load_family(project, family, config, overrides)
+        staged = ingest.stage(project, settings)
+    except DlopsError:
+        return None
+    fingerprint = fingerprints.compute(settings, fingerprints.folder_entries(staged, family))
+    last = runs.last_successful_run(experiment_id, family)
     if last is None or fingerprint.changes(last.data.tags):
         return None
-    return runs.record_skip(
+    run_id = runs.record_skip(
         experiment_id,
         parent_run_id,
-        settings.family,
+        family,
         versioning.current_version(project),
         {**fingerprint.tags(), "last_run": last.info.run_id},
+    )
+    return Skip(
+        run_id, settings.model_name, versions.alias_version(settings.model_name, versions.CHAMPION)
     )
 
 

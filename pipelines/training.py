@@ -37,11 +37,17 @@ class FamilyOutcome:
     docs: str | None = None
     report: str | None = None
 
-    def skipped(self, run_id: str, champion: str | None) -> "FamilyOutcome":
-        """Nothing changed since the last successful run: `run_id` is the skip's record."""
-        self.status, self.run_id, self.champion = "skipped", run_id, champion
-        self.message = "unchanged since the last successful run: not retrained"
-        return self
+    @classmethod
+    def skipped(cls, family: str, skip: steps.Skip) -> "FamilyOutcome":
+        """Nothing changed since the last successful run: the skip's record."""
+        return cls(
+            family,
+            status="skipped",
+            message="unchanged since the last successful run: not retrained",
+            model_name=skip.model_name,
+            run_id=skip.run_id,
+            champion=skip.champion,
+        )
 
     def notification(self) -> Notification | None:
         """What the hooks are told: promoted, rejected, validation failed or failed."""
@@ -70,14 +76,9 @@ def family_pipeline(
     overrides: list[str],
     experiment_id: str,
     parent_run_id: str,
-    only_if_changed: bool = False,
     retries: RetrySettings | None = None,
 ) -> FamilyOutcome:
-    """One family through the whole chain; the outcome says how far it got.
-
-    With `only_if_changed`, a family whose data, config and code match its last successful run
-    is not retrained: a `skipped=unchanged` run is recorded instead.
-    """
+    """One family through the whole chain; the outcome says how far it got."""
     project = Project.current()
     outcome = FamilyOutcome(family)
     step = steps.with_retries(retries or RetrySettings())
@@ -87,12 +88,6 @@ def family_pipeline(
         # data
         staged = step.stage_data(project, settings)
         fingerprint = step.fingerprint(settings, staged)
-        if only_if_changed and (
-            skip := step.skip_if_unchanged(
-                project, settings, fingerprint, experiment_id, parent_run_id
-            )
-        ):
-            return outcome.skipped(skip, alias_version(settings.model_name, CHAMPION))
         report = require(step.validate_data(project, settings, staged))  # the gate
         outcome.data_version, fingerprint = step.version_data(
             project, settings, staged, fingerprint
@@ -150,23 +145,29 @@ def training_pipeline(
     parent_run_id = runs.start_pipeline_run(
         experiment_id, families, {"only_if_changed": str(only_if_changed).lower()}
     )
+    skip_if_unchanged = steps.with_retries(pipeline.retries).skip_if_unchanged
     outcomes = []
     for family in families:
-        state = family_pipeline(
-            family,
-            config,
-            overrides or [],
-            experiment_id,
-            parent_run_id,
-            only_if_changed,
-            pipeline.retries,
-            return_state=True,
+        skip = only_if_changed and skip_if_unchanged(
+            project, family, config, overrides or [], experiment_id, parent_run_id
         )
-        outcome = (
-            state.result()
-            if state.is_completed()
-            else FamilyOutcome(family, message=str(state.message or state.name))
-        )
+        if skip:
+            outcome = FamilyOutcome.skipped(family, skip)
+        else:
+            state = family_pipeline(
+                family,
+                config,
+                overrides or [],
+                experiment_id,
+                parent_run_id,
+                pipeline.retries,
+                return_state=True,
+            )
+            outcome = (
+                state.result()
+                if state.is_completed()
+                else FamilyOutcome(family, message=str(state.message or state.name))
+            )
         runs.set_tags(parent_run_id, {f"outcome.{family}": outcome.status})
         if (notification := outcome.notification()) is not None:
             steps.announce(pipeline.notify, notification)

@@ -126,3 +126,30 @@ def test_bad_cron_is_refused_before_any_server_starts(project_env):
     )
     assert result.returncode == 2
     assert "not a cron expression" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_prefect_yaml_deploys_to_a_work_pool(prefect_server):
+    """`prefect deploy --all` accepts prefect.yaml: pool, entrypoint, schedule, parameters."""
+    from prefect.client.orchestration import get_client
+    from prefect.settings import PREFECT_API_URL
+
+    env = {k: v for k, v in os.environ.items() if k != "DLOPS_PROJECT_DIR"}
+    env["PREFECT_API_URL"] = PREFECT_API_URL.value()
+    prefect = str(Path(sys.executable).parent / "prefect")
+    repo = Path(__file__).resolve().parents[2]
+    for command in (
+        [prefect, "work-pool", "create", "dlops", "--type", "process"],
+        [prefect, "--no-prompt", "deploy", "--all"],
+    ):
+        result = subprocess.run(command, cwd=repo, env=env, capture_output=True, text=True)
+        assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    with get_client(sync_client=True) as client:
+        deployment = client.read_deployment_by_name("dlops-training/weekly-retrain")
+    assert deployment.work_pool_name == "dlops"
+    assert deployment.entrypoint == "pipelines/training.py:training_pipeline"
+    assert deployment.parameters["only_if_changed"] is True
+    [schedule] = deployment.schedules
+    assert schedule.schedule.cron == "0 3 * * 1"
+    [pull] = deployment.pull_steps
+    directory = pull["prefect.deployments.steps.set_working_directory"]["directory"]
+    assert directory == "{{ $DLOPS_PROJECT_DIR }}"  # resolved on the worker, at run time
