@@ -46,6 +46,19 @@ def _healthy(api_url: str) -> bool:
 
 
 @contextmanager
+def _using(api_url: str) -> Iterator[None]:
+    """Point this process (Prefect is imported: its settings too) and its children at a server."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    os.environ["PREFECT_API_URL"] = api_url
+    try:
+        with temporary_settings({PREFECT_API_URL: api_url}):
+            yield
+    finally:
+        os.environ.pop("PREFECT_API_URL", None)
+
+
+@contextmanager
 def prefect_server(project: Project, port: int, timeout_s: float = 120) -> Iterator[str]:
     """The API URL of the Prefect server to serve on: `PREFECT_API_URL`, else a local one.
 
@@ -58,8 +71,8 @@ def prefect_server(project: Project, port: int, timeout_s: float = 120) -> Itera
         return
     url = f"http://127.0.0.1:{port}/api"
     if _healthy(url):
-        os.environ["PREFECT_API_URL"] = url
-        yield url
+        with _using(url):
+            yield url
         return
     log_path = project.work / "prefect-server.log"
     env = {**os.environ, "PREFECT_UI_ENABLED": "true"}
@@ -80,8 +93,8 @@ def prefect_server(project: Project, port: int, timeout_s: float = 120) -> Itera
             if time.monotonic() > deadline:
                 raise DlopsError(f"the Prefect server did not answer in {timeout_s:.0f} s")
             time.sleep(0.3)
-        os.environ["PREFECT_API_URL"] = url
-        yield url
+        with _using(url):
+            yield url
     finally:
         server.terminate()
         try:

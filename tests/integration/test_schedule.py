@@ -153,3 +153,45 @@ def test_prefect_yaml_deploys_to_a_work_pool(prefect_server):
     [pull] = deployment.pull_steps
     directory = pull["prefect.deployments.steps.set_working_directory"]["directory"]
     assert directory == "{{ $DLOPS_PROJECT_DIR }}"  # resolved on the worker, at run time
+
+
+def test_without_a_server_schedule_starts_a_local_one_that_schedules_runs(project_env, tmp_path):
+    """The default: a local `prefect server start` (scheduler included), stopped on exit."""
+    import httpx
+
+    from tests.pipeline_helpers import _free_port
+
+    port = _free_port()
+    api = f"http://127.0.0.1:{port}/api"
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    env["PREFECT_HOME"] = str(tmp_path / "prefect")
+    process = subprocess.Popen(
+        [DLOPS, "schedule", "--family", "mlp", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        scheduled = []
+        while time.monotonic() < deadline and not scheduled:
+            assert process.poll() is None, process.stdout.read()[-3000:]
+            try:
+                response = httpx.post(
+                    f"{api}/flow_runs/filter",
+                    json={"flow_runs": {"state": {"type": {"any_": ["SCHEDULED"]}}}},
+                    timeout=5,
+                )
+                scheduled = response.json() if response.status_code == 200 else []
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.5)
+        assert scheduled, "the local server's scheduler created no runs"
+        assert httpx.get(f"http://127.0.0.1:{port}/", timeout=5).status_code == 200  # the UI
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=60)
+    with pytest.raises(httpx.HTTPError):
+        httpx.get(f"{api}/health", timeout=2)
