@@ -71,7 +71,7 @@ def _root(debug: Annotated[bool, typer.Option("--debug", help="show tracebacks")
 
 @data_app.command("ingest")
 def data_ingest(family: FamiliesOpt = None, config: ConfigOpt = None, set_: SetOpt = None) -> None:
-    """Materialise each family's source into data/, validate it, and version it with DVC."""
+    """Validate and version (DVC) each family's data: data/<family> as it is, or its source."""
     from components.data import ingest, versioning
     from components.settings import load_family
     from components.tasks import task_for
