@@ -119,11 +119,12 @@ def validate(family: FamilyArg, config: ConfigOpt = None, set_: SetOpt = None) -
 def _train(
     families: list[str] | None, config: Path | None, set_: list[str] | None, only_if_changed: bool
 ) -> None:
-    from components.settings import load_family
+    from components.settings import load_family, load_pipeline
 
     project = _project()
+    load_pipeline(project, config)  # bad settings fail here, before any server or run starts
     chosen = _families(project, families, config)
-    for name in chosen:  # bad settings fail here, before any server or run starts
+    for name in chosen:
         load_family(project, name, config, set_)
 
     from pipelines.summary import print_summary

@@ -20,7 +20,7 @@ from components.evaluation.forecasting import (
 )
 from components.project import DlopsError
 from components.tasks.base import Split, Task
-from components.training.trainer import fit
+from components.training.trainer import fit_split
 
 CPU = torch.device("cpu")
 SPLITS = ("train", "validation", "test")
@@ -110,10 +110,6 @@ class Forecasting(Task):
     def fit(self, model, split: Split, settings, device, workdir: Path, checkpoints=None):
         x_train = torch.as_tensor(split.x["train"])
         model.fit_normalizer(x_train[:, -model.window :])
-        tensors = {
-            k: (torch.as_tensor(split.x[k]), torch.as_tensor(split.y[k]))
-            for k in ("train", "validation")
-        }
 
         def loss_fn(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
             # MSE on the standardised scale: comparable across series of any magnitude
@@ -122,15 +118,8 @@ class Forecasting(Task):
             )
 
         with one_cpu_thread(device):
-            return fit(
-                model,
-                tensors["train"],
-                tensors["validation"],
-                settings.train,
-                device,
-                loss_fn=loss_fn,
-                classification=False,
-                checkpoints=checkpoints,
+            return fit_split(
+                model, split, settings, device, checkpoints, loss_fn=loss_fn, classification=False
             )
 
     def _forecasts(self, model, split: Split) -> tuple[np.ndarray, np.ndarray]:

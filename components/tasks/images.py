@@ -22,7 +22,7 @@ from components.evaluation.images import plot_misclassified
 from components.project import DlopsError
 from components.tasks.base import Split, Task
 from components.tasks.tabular import accuracy_outcomes, check_same_labels
-from components.training.trainer import fit
+from components.training.trainer import fit_split
 
 CPU = torch.device("cpu")
 CHANNELS = {"L": 1, "RGB": 3}
@@ -103,18 +103,7 @@ class ImageClassification(ImageFolderTask):
         )
 
     def fit(self, model, split: Split, settings, device, workdir: Path, checkpoints=None):
-        tensors = {
-            k: (torch.as_tensor(split.x[k]), torch.as_tensor(split.y[k]))
-            for k in ("train", "validation")
-        }
-        return fit(
-            model,
-            tensors["train"],
-            tensors["validation"],
-            settings.train,
-            device,
-            checkpoints=checkpoints,
-        )
+        return fit_split(model, split, settings, device, checkpoints)
 
     def score(self, model, card: dict, split: Split) -> dict[str, float]:
         check_same_labels(card, split, ("classes", "image_size", "mode"))

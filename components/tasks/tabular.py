@@ -20,7 +20,7 @@ from components.evaluation.classification import (
 )
 from components.project import DlopsError
 from components.tasks.base import Split, Task
-from components.training.trainer import fit
+from components.training.trainer import fit_split
 
 CPU = torch.device("cpu")
 
@@ -70,18 +70,7 @@ class TabularClassification(Task):
 
     def fit(self, model, split: Split, settings, device, workdir: Path, checkpoints=None):
         model.fit_normalizer(torch.as_tensor(split.x["train"]))
-        tensors = {
-            k: (torch.as_tensor(split.x[k]), torch.as_tensor(split.y[k]))
-            for k in ("train", "validation")
-        }
-        return fit(
-            model,
-            tensors["train"],
-            tensors["validation"],
-            settings.train,
-            device,
-            checkpoints=checkpoints,
-        )
+        return fit_split(model, split, settings, device, checkpoints)
 
     def score(self, model, card: dict, split: Split) -> dict[str, float]:
         check_same_labels(card, split, ("features", "classes"))

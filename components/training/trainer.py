@@ -233,3 +233,12 @@ def fit(
     progress.close()
     model.load_state_dict(result.best_state)
     return result
+
+
+def fit_split(model: nn.Module, split, settings, device: torch.device, checkpoints=None, **options):
+    """`fit` on a task's `Split`: its train and validation parts, the family's `train:` settings."""
+    train, val = (
+        (torch.as_tensor(split.x[part]), torch.as_tensor(split.y[part]))
+        for part in ("train", "validation")
+    )
+    return fit(model, train, val, settings.train, device, checkpoints=checkpoints, **options)

@@ -26,6 +26,18 @@ def skipped_runs(family: str) -> list:
     )
 
 
+def dlops_schedule(args: list[str], env: dict[str, str]) -> subprocess.Popen:
+    """`dlops schedule ARGS` as a process group of its own (it may start a Prefect server)."""
+    return subprocess.Popen(
+        [DLOPS, "schedule", *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+
+
 def wait_for_deployment(process, timeout_s: float = 120):
     from prefect.client.orchestration import get_client
 
@@ -52,24 +64,10 @@ def scheduled(first_run, prefect_server, tmp_path_factory):
         "PREFECT_API_URL": PREFECT_API_URL.value(),
         "PREFECT_RUNNER_POLL_FREQUENCY": "1",
     }
-    process = subprocess.Popen(
-        [
-            DLOPS,
-            "schedule",
-            "--family",
-            "mlp",
-            "--config",
-            str(config),
-            "--cron",
-            "0 3 * * 1",
-            "--name",
-            "test-schedule",
-        ],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
+    process = dlops_schedule(
+        ["--family", "mlp", "--config", str(config), "--cron", "0 3 * * 1"]
+        + ["--name", "test-schedule"],
+        env,
     )
     try:
         yield wait_for_deployment(process)
@@ -165,14 +163,7 @@ def test_without_a_server_schedule_starts_a_local_one_that_schedules_runs(projec
     api = f"http://127.0.0.1:{port}/api"
     env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
     env["PREFECT_HOME"] = str(tmp_path / "prefect")
-    process = subprocess.Popen(
-        [DLOPS, "schedule", "--family", "mlp", "--port", str(port)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
+    process = dlops_schedule(["--family", "mlp", "--port", str(port)], env)
     try:
         deadline = time.monotonic() + 120
         scheduled = []

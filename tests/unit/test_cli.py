@@ -24,7 +24,8 @@ def test_help_imports_no_heavy_library(args):
 
 def test_help_lists_every_command():
     out = subprocess.run([DLOPS, "--help"], capture_output=True, text=True, check=True).stdout
-    for command in ("data", "validate", "run", "serve", "build", "status", "ui"):
+    commands = ("data", "validate", "run", "retrain", "schedule", "serve", "build", "status")
+    for command in (*commands, "history", "promote", "rollback", "ui"):
         assert command in out
 
 
@@ -37,6 +38,10 @@ def test_help_lists_every_command():
         (["run", "--set", "train.epochs=-1"], "train.epochs"),
         (["run", "--config", "/nonexistent.yaml"], "not found"),
         (["serve", "mlp", "--port", "70000"], "65535"),
+        (["retrain", "--family", "nope"], "unknown family 'nope'"),
+        (["schedule", "--set", "train.epochs=0"], "train.epochs"),
+        (["schedule", "--cron", "every monday"], "not a cron expression"),
+        (["retrain", "--family", "mlp", "--config", "BAD_PIPELINE"], "webhook url must start"),
     ],
 )
 def test_user_errors_are_one_line(args, message, tmp_path):
@@ -45,6 +50,9 @@ def test_user_errors_are_one_line(args, message, tmp_path):
     repo_configs = Path(__file__).resolve().parents[2] / "configs"
     for config in repo_configs.glob("*.yaml"):
         (tmp_path / "configs" / config.name).write_text(config.read_text())
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("pipeline:\n  notify: {webhooks: [{url: 'ftp://hooks'}]}\n")
+    args = [str(bad) if arg == "BAD_PIPELINE" else arg for arg in args]
     result = subprocess.run([DLOPS, *args], capture_output=True, text=True, env=env, timeout=60)
     assert result.returncode != 0
     assert message in result.stderr + result.stdout
