@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from rich.console import Console
@@ -64,6 +65,10 @@ def print_summary(outcomes: list[dict[str, Any]]) -> None:
             console.print(f"Serve {o['family']}: [bold]dlops serve {o['family']}[/bold]")
 
 
+def _time(millis: int) -> str:
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(millis / 1000))
+
+
 def family_status(project: Project, family: str) -> dict[str, Any]:
     """Registry and tracking facts of one family, as plain values."""
     from components.data.versioning import current_version
@@ -74,12 +79,20 @@ def family_status(project: Project, family: str) -> dict[str, Any]:
     settings = load_family(project, family)
     name = settings.model_name
     champion = alias_version(name, CHAMPION)
-    runs = client().search_runs(
-        [e.experiment_id for e in client().search_experiments()],
-        filter_string=f"tags.family = '{family}' and tags.`dlops.kind` = 'training'",
-        order_by=["attributes.start_time DESC"],
-        max_results=1,
-    )
+    experiments = [e.experiment_id for e in client().search_experiments()]
+
+    def latest(kind: str):
+        found = client().search_runs(
+            experiments,
+            filter_string=f"tags.family = '{family}' and tags.`dlops.kind` = '{kind}'",
+            order_by=["attributes.start_time DESC"],
+            max_results=1,
+        )
+        return found[0] if found else None
+
+    trained, skipped = latest("training"), latest("skipped")
+    runs = [trained] if trained else []
+    last = max((r for r in (trained, skipped) if r), key=lambda r: r.info.start_time, default=None)
     metric = settings.gate.metric
     headline = None
     if champion is not None:
@@ -93,6 +106,9 @@ def family_status(project: Project, family: str) -> dict[str, Any]:
         "data_version": current_version(project),
         "last_run_id": runs[0].info.run_id if runs else None,
         "last_run_status": runs[0].info.status if runs else None,
+        # what the latest run or retrain did: trained, or skipped because nothing changed
+        "last_check": None if last is None else ("skipped" if last is skipped else "trained"),
+        "last_check_time": None if last is None else _time(last.info.start_time),
         "metric": metric,
         "champion_metric": headline,
     }
@@ -107,6 +123,7 @@ def print_status(rows: list[dict[str, Any]]) -> None:
         "latest",
         "data version",
         "last run",
+        "last check",
         "champion metric",
     ):
         table.add_column(column)
@@ -119,6 +136,7 @@ def print_status(rows: list[dict[str, Any]]) -> None:
             r["latest_version"] or "-",
             (r["data_version"] or "-")[:12],
             f"{(r['last_run_id'] or '-')[:12]} {r['last_run_status'] or ''}",
+            f"{r['last_check']} {r['last_check_time']}" if r["last_check"] else "-",
             value,
         )
     _console().print(table)

@@ -61,6 +61,9 @@ def test_unchanged_family_is_skipped_and_recorded(hooked, project):
     for part in ("data", "config", "code"):
         assert tags[f"fingerprint.{part}"] == last[f"fingerprint.{part}"]
     assert len(bodies) == sent  # a skip is not an event
+    from pipelines.summary import family_status
+
+    assert family_status(project, "mlp")["last_check"] == "skipped"  # what `dlops status` shows
 
 
 def test_config_change_retrains_and_force_retrains(hooked):
@@ -114,6 +117,9 @@ def test_new_rows_retrain_with_a_new_data_version(hooked, project):
     assert int(outcome["version"]) == max(versions) + 1
     tags = client().get_run(outcome["run_id"]).data.tags
     assert tags["data_version"] == outcome["data_version"] and tags["dlops.outcome"] == "ok"
+    from pipelines.summary import family_status
+
+    assert family_status(project, "mlp")["last_check"] == "trained"
     assert bodies[-1]["event"] in ("promoted", "rejected")
 
 
