@@ -186,7 +186,8 @@ class WebhookSettings(_Strict):
         if (self.url is None) == (self.url_env is None):
             raise ValueError("a webhook needs exactly one of url and url_env")
         if self.url is not None and not self.url.startswith(("http://", "https://")):
-            raise ValueError(f"webhook url must start with http:// or https://, got {self.url!r}")
+            # the URL itself is not repeated: for chat webhooks it is the secret
+            raise ValueError("webhook url must start with http:// or https://")
         return self
 
 

@@ -62,10 +62,13 @@ def _using(api_url: str) -> Iterator[None]:
 def prefect_server(project: Project, port: int, timeout_s: float = 120) -> Iterator[str]:
     """The API URL of the Prefect server to serve on: `PREFECT_API_URL`, else a local one.
 
-    A local server (`prefect server start`, with its UI) is started when none answers on
-    `port`; its log goes to `.dlops/prefect-server.log` and it is stopped when the block ends.
+    `PREFECT_API_URL` may come from the environment or the active Prefect profile. A local
+    server (`prefect server start`, with its UI) is started when none answers on `port`; its log
+    goes to `.dlops/prefect-server.log` and it is stopped when the block ends.
     """
-    configured = os.environ.get("PREFECT_API_URL")
+    from prefect.settings import PREFECT_API_URL
+
+    configured = PREFECT_API_URL.value()  # the environment, or the active Prefect profile
     if configured:
         yield configured
         return
@@ -129,4 +132,5 @@ def serve(
         description="Retrain the families whose data, config or code changed (dlops schedule).",
         tags=["dlops"],
         pause_on_shutdown=True,
+        limit=1,  # one retrain at a time: two would stage and version the same folders
     )

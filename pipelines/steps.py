@@ -8,6 +8,7 @@ bad data, bad config and bugs fail at once.
 from __future__ import annotations
 
 import dataclasses
+import re
 from pathlib import Path
 
 from prefect import Task, task
@@ -33,25 +34,49 @@ from components.validation.gx_runner import ValidationFailed, ValidationReport
 # Side effects (files, runs, registry) are made idempotent by the components; no result caching.
 step = task(cache_policy=NO_CACHE, persist_result=False)
 
-# Failures worth another try: I/O and network errors, a busy database, a server's 5xx.
-TRANSIENT_NAMES = {"OperationalError", "ServiceUnavailable", "RemoteDisconnected"}
+# Failures worth another try: network and storage I/O, a busy database, a server's 5xx.
+TRANSIENT_NAMES = {
+    "OperationalError",  # SQLAlchemy: database locked, connection dropped
+    "ServiceUnavailable",
+    "RemoteDisconnected",
+    "UploadError",  # DVC: push / pull to a remote failed
+    "DownloadError",
+    "FileTransferError",
+}
+# OSErrors that another try cannot fix: the path or its permissions are wrong.
+PERMANENT_OS_ERRORS = (
+    FileNotFoundError,
+    FileExistsError,
+    PermissionError,
+    IsADirectoryError,
+    NotADirectoryError,
+)
+MLFLOW_FAILED = re.compile(r"API request to \S+ failed with (exception|error code (\d+))")
+
+
+def _transient_one(exc: BaseException) -> bool:
+    if isinstance(exc, PERMANENT_OS_ERRORS):
+        return False
+    if isinstance(exc, (OSError, TimeoutError)) or type(exc).__name__ in TRANSIENT_NAMES:
+        return True
+    match = MLFLOW_FAILED.search(str(exc))  # the tracking server did not answer, or a 5xx/429
+    return bool(match) and (match[2] is None or match[2] == "429" or match[2].startswith("5"))
 
 
 def transient(exc: BaseException) -> bool:
-    """True when `exc`, or an exception it was raised from, is an I/O or connection failure.
+    """True when `exc`, or an exception it was raised from, is a network or storage failure.
 
-    Bad data (`ValidationFailed`) is never transient, whatever caused it.
+    Bad data (`ValidationFailed`) is never transient, whatever caused it; neither are missing
+    files or permissions. A `raise ... from None` hides its context, as in a traceback.
     """
     seen: set[int] = set()
     while exc is not None and id(exc) not in seen:
         if isinstance(exc, ValidationFailed):
             return False
-        if isinstance(exc, (OSError, TimeoutError)) or type(exc).__name__ in TRANSIENT_NAMES:
-            return True
-        if "API request to" in str(exc) and "failed" in str(exc):  # MLflow server unreachable
+        if _transient_one(exc):
             return True
         seen.add(id(exc))
-        exc = exc.__cause__ or exc.__context__
+        exc = exc.__cause__ or (None if exc.__suppress_context__ else exc.__context__)
     return False
 
 
@@ -204,7 +229,7 @@ class Steps:
 
 
 def with_retries(retries: RetrySettings) -> Steps:
-    """Every step retried on transient failures: `retries.attempts` times, waits growing."""
+    """Every step but the gate retried on transient failures: `retries.attempts` times."""
     options = {
         "retries": retries.attempts,
         "retry_delay_seconds": retries.delays() or 0,
@@ -219,7 +244,7 @@ def with_retries(retries: RetrySettings) -> Steps:
         train=train.with_options(**options),
         evaluate=evaluate.with_options(**options),
         register=register.with_options(**options),
-        gate=gate.with_options(**options),
+        gate=gate,  # not retried: it appends to the ledger, a retry could record twice
         package=package.with_options(**options),
         mark_succeeded=mark_succeeded.with_options(**options),
     )

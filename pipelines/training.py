@@ -11,9 +11,10 @@ from prefect import flow
 
 from components.notifications import Notification
 from components.project import DlopsError, Project, setup_environment
-from components.registry.versions import CHAMPION, alias_version
+from components.registry.versions import CHAMPION, alias_version, discard_ungated
 from components.settings import RetrySettings, load_family, load_pipeline
 from components.tracking import runs
+from components.training.train import interrupted
 from components.validation.gx_runner import ValidationFailed, require
 from pipelines import steps
 
@@ -141,36 +142,48 @@ def training_pipeline(
     pipeline = load_pipeline(project, config)
     families = families or pipeline.families
     experiment_id = runs.ensure_experiment(project, pipeline.experiment)
-    runs.reap(experiment_id)  # runs of killed processes end as KILLED, not RUNNING forever
+    for run_id in runs.reap(experiment_id):  # killed processes' runs: KILLED, not RUNNING
+        discard_ungated(run_id)  # and no version the gate never judged
     parent_run_id = runs.start_pipeline_run(
         experiment_id, families, {"only_if_changed": str(only_if_changed).lower()}
     )
     skip_if_unchanged = steps.with_retries(pipeline.retries).skip_if_unchanged
     outcomes = []
-    for family in families:
-        skip = only_if_changed and skip_if_unchanged(
-            project, family, config, overrides or [], experiment_id, parent_run_id
-        )
-        if skip:
-            outcome = FamilyOutcome.skipped(family, skip)
-        else:
-            state = family_pipeline(
+    try:
+        for family in families:
+            # a check that fails leaves the decision to the family's pipeline, which reports it
+            checked = only_if_changed and skip_if_unchanged(
+                project,
                 family,
                 config,
                 overrides or [],
                 experiment_id,
                 parent_run_id,
-                pipeline.retries,
                 return_state=True,
             )
-            outcome = (
-                state.result()
-                if state.is_completed()
-                else FamilyOutcome(family, message=str(state.message or state.name))
-            )
-        runs.set_tags(parent_run_id, {f"outcome.{family}": outcome.status})
-        if (notification := outcome.notification()) is not None:
-            steps.announce(pipeline.notify, notification)
-        outcomes.append(asdict(outcome))
+            if checked and checked.is_completed() and (skip := checked.result()):
+                outcome = FamilyOutcome.skipped(family, skip)
+            else:
+                state = family_pipeline(
+                    family,
+                    config,
+                    overrides or [],
+                    experiment_id,
+                    parent_run_id,
+                    pipeline.retries,
+                    return_state=True,
+                )
+                outcome = (
+                    state.result()
+                    if state.is_completed()
+                    else FamilyOutcome(family, message=str(state.message or state.name))
+                )
+            runs.set_tags(parent_run_id, {f"outcome.{family}": outcome.status})
+            if (notification := outcome.notification()) is not None:
+                steps.announce(pipeline.notify, notification)
+            outcomes.append(asdict(outcome))
+    except BaseException as exc:
+        runs.end_run(parent_run_id, ok=False, status="KILLED" if interrupted(exc) else None)
+        raise
     runs.end_run(parent_run_id, ok=all(o["status"] in ("ok", "skipped") for o in outcomes))
     return outcomes

@@ -124,13 +124,17 @@ def _tag(
 
 
 def gate_and_promote(project: Project, settings: FamilySettings, version: str) -> Decision:
-    """After training: alias the version `challenger`, run the gate, record, maybe promote."""
+    """After training: run the gate, alias the version `challenger`, record, maybe promote.
+
+    Nothing moves before the decision is made: a process killed while the gate computes leaves
+    an ungated version and no moved alias (the next run discards the version).
+    """
     name = settings.model_name
-    set_alias(name, CHALLENGER, version)
     champion = alias_version(name, CHAMPION)
     if champion == version:  # a retry after the alias already moved: nothing more to do
         return Decision(True, "already champion", settings.gate.metric, 0.0, None)
     decision = evaluate_gate(project, settings, version)
+    set_alias(name, CHALLENGER, version)
     action = ("first" if champion is None else "promote") if decision.promote else "reject"
     _tag(settings, version, decision, champion, "promoted" if decision.promote else "rejected")
     entry = _record(

@@ -32,6 +32,20 @@ def register(model_name: str, model_uri: str, run_id: str, tags: dict[str, str])
     return str(version.version)
 
 
+def discard_ungated(run_id: str) -> list[str]:
+    """Delete the versions registered from `run_id` that the gate never judged.
+
+    For runs whose pipeline died between registration and the gate's decision: such a version
+    was never compared with the champion and no alias points at it. Returns "name vN" of each.
+    """
+    discarded = []
+    for version in client().search_model_versions(f"run_id='{run_id}'"):
+        if "gate.decision" not in version.tags:
+            client().delete_model_version(version.name, version.version)
+            discarded.append(f"{version.name} v{version.version}")
+    return discarded
+
+
 def alias_version(model_name: str, alias: str) -> str | None:
     """The version an alias points at, or None."""
     from mlflow.exceptions import MlflowException

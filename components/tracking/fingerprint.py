@@ -93,7 +93,10 @@ def manifest_entries(project: Project, family: str) -> list[tuple[str, str]]:
     version = current_version(project)
     if version is None or not version.endswith(".dir"):
         raise DlopsError("data.dvc does not point at a versioned data/ folder")
-    manifest = project.root / ".dvc" / "cache" / "files" / "md5" / version[:2] / version[2:]
+    from dvc.repo import Repo
+
+    with Repo(str(project.root)) as repo:  # the configured cache, wherever `dvc cache dir` put it
+        manifest = Path(repo.cache.local.oid_to_path(version))
     if not manifest.is_file():
         raise DlopsError(f"DVC manifest {version} is not in the local cache: run `dvc pull`")
     prefix = f"{family}/"

@@ -55,6 +55,8 @@ def _owner_alive(tags: dict[str, str]) -> bool:
     try:
         process = psutil.Process(int(tags["dlops.pid"]))
         return f"{process.create_time():.3f}" == tags.get("dlops.pid_started")
+    except psutil.AccessDenied:
+        return True  # another user's live process
     except (psutil.Error, KeyError, ValueError):
         return False
 
@@ -72,10 +74,27 @@ def reap(experiment_id: str) -> list[str]:
         max_results=1000,
     ):
         if not _owner_alive(run.data.tags):
-            set_tags(run.info.run_id, {"dlops.ended": "process gone; ended by the next run"})
-            client().set_terminated(run.info.run_id, "KILLED")
+            _end_killed(run.info.run_id)
             ended.append(run.info.run_id)
+    # A training run finished but its pipeline died before the family succeeded (during
+    # registration or the gate): it counts as killed too.
+    for parent in list(ended):
+        for run in client().search_runs(
+            [experiment_id],
+            filter_string=(
+                f"tags.`mlflow.parentRunId` = '{parent}' and tags.`dlops.kind` = 'training' "
+                "and attributes.status = 'FINISHED'"
+            ),
+        ):
+            if "dlops.outcome" not in run.data.tags:
+                _end_killed(run.info.run_id)
+                ended.append(run.info.run_id)
     return ended
+
+
+def _end_killed(run_id: str) -> None:
+    set_tags(run_id, {"dlops.ended": "process gone; ended by the next run"})
+    client().set_terminated(run_id, "KILLED")
 
 
 def start_pipeline_run(experiment_id: str, families: list[str], tags: dict[str, str]) -> str:
@@ -147,6 +166,7 @@ def record_skip(
 ) -> str:
     """A short finished run saying the family was not retrained because nothing changed."""
     all_tags = {
+        **process_tags(),
         "dlops.kind": "skipped",
         "skipped": "unchanged",
         "family": family,

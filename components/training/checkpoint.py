@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import random
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,7 +37,8 @@ def _rng_state(generator: torch.Generator) -> dict[str, Any]:
             "gauss": gauss,
         },
         "torch": torch.get_rng_state(),
-        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+        # only when this process uses CUDA (asking would start a CUDA context otherwise)
+        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else [],
         "batches": generator.get_state(),
     }
 
@@ -49,7 +51,8 @@ def _set_rng_state(state: dict[str, Any], generator: torch.Generator) -> None:
     np.random.set_state((n["kind"], keys, n["pos"], n["has_gauss"], n["gauss"]))
     torch.set_rng_state(state["torch"])
     if state["cuda"] and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
+        for index, cuda_state in enumerate(state["cuda"][: torch.cuda.device_count()]):
+            torch.cuda.set_rng_state(cuda_state, index)
     generator.set_state(state["batches"])
 
 
@@ -100,6 +103,13 @@ class Checkpointer:
         }
         partial = self.path.with_suffix(".partial")
         torch.save(state, partial)
+        os.replace(partial, self.path)
+
+    def copy_from(self, other: Checkpointer) -> None:
+        """Take over `other`'s checkpoint (a resumed run starts from a copy in its own store)."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        partial = self.path.with_suffix(".partial")
+        shutil.copyfile(other.path, partial)
         os.replace(partial, self.path)
 
     def restore(

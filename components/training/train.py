@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-import shutil
+import logging
 from pathlib import Path
 
 from components.data.versioning import family_files
@@ -17,6 +17,8 @@ from components.tracking.fingerprint import Fingerprint
 from components.tracking.lineage import git_commit, lineage_tags
 from components.training.checkpoint import Checkpointer
 from components.training.trainer import resolve_device, seed_everything
+
+log = logging.getLogger(__name__)
 
 
 def load_split(project: Project, settings: FamilySettings) -> Split:
@@ -37,11 +39,22 @@ def checkpoints_of(project: Project, run_id: str) -> Checkpointer:
 def resumable(
     project: Project, experiment_id: str, family: str, fingerprint: Fingerprint
 ) -> tuple[str, Checkpointer] | None:
-    """The latest failed or killed run of the same data, config and code that left a checkpoint."""
+    """The latest failed or killed run of the same data, config and code that left a checkpoint.
+
+    A checkpoint that cannot be read (a disk error, a file cut short) is passed over.
+    """
     for run in runs.unfinished_runs(experiment_id, family, fingerprint.combined):
         checkpoints = checkpoints_of(project, run.info.run_id)
-        if checkpoints.exists():
-            return run.info.run_id, checkpoints
+        if not checkpoints.exists():
+            continue
+        try:
+            checkpoints.epoch()
+        except Exception as exc:  # any unreadable file: train from scratch
+            log.warning(
+                "checkpoint of run %s is unreadable (%s): not resumed", run.info.run_id, exc
+            )
+            continue
+        return run.info.run_id, checkpoints
     return None
 
 
@@ -88,8 +101,7 @@ def train_family(
     checkpoints = checkpoints_of(project, run_id)
     try:
         if previous is not None:
-            checkpoints.folder.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(previous[1].path, checkpoints.path)
+            checkpoints.copy_from(previous[1])
         runs.log_params(
             run_id,
             {

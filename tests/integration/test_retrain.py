@@ -172,3 +172,46 @@ def test_bad_rows_fail_validation_once_and_notify(hooked, project, monkeypatch):
     assert current_version(project) == version and registry_state("dlops-mlp") == versions
     assert bodies[-1]["event"] == "validation_failed" and bodies[-1]["family"] == "mlp"
     assert "validation failed" in bodies[-1]["reason"]
+
+
+def test_pipeline_killed_before_the_gate_leaves_no_version(hooked, project, first_run):
+    """A pipeline process that died between registration and the gate's decision: the next run
+    ends its runs as KILLED and deletes the version no gate judged; the champion stays."""
+    import socket
+    import subprocess
+
+    from components.registry import versions
+    from components.tracking import runs
+    from components.tracking.runs import client
+
+    config, _ = hooked
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    owner = {
+        "dlops.host": socket.gethostname(),
+        "dlops.pid": str(dead.pid),
+        "dlops.pid_started": "0",
+    }
+    experiment = runs.ensure_experiment(project, "dlops")
+    parent = client().create_run(experiment, tags={"dlops.kind": "pipeline", **owner})
+    child = client().create_run(
+        experiment,
+        tags={
+            "dlops.kind": "training",
+            "family": "mlp",
+            "mlflow.parentRunId": parent.info.run_id,
+            **owner,
+        },
+    )
+    client().set_terminated(child.info.run_id, "FINISHED")  # trained and evaluated
+    model_uri = client().get_run(first_run["outcome"]["run_id"]).data.tags["model_uri"]
+    ungated = versions.register("dlops-mlp", model_uri, child.info.run_id, {"family": "mlp"})
+    champion = versions.alias_version("dlops-mlp", versions.CHAMPION)
+    assert ungated in [str(v) for v in registry_state("dlops-mlp")["versions"]]
+
+    retrain(config)  # any next run cleans up first
+
+    assert client().get_run(parent.info.run_id).info.status == "KILLED"
+    assert client().get_run(child.info.run_id).info.status == "KILLED"
+    assert ungated not in [str(v) for v in registry_state("dlops-mlp")["versions"]]
+    assert versions.alias_version("dlops-mlp", versions.CHAMPION) == champion

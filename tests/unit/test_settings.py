@@ -84,3 +84,24 @@ def test_flat_params_cover_the_resolved_config():
     assert flat["train.epochs"] == "200"
     assert flat["model.hidden_sizes"] == "[64, 32]"
     assert flat["data.split.seed"] == "42"
+
+
+def test_pipeline_retries_notify_and_schedule_are_typed(tmp_path):
+    from pydantic import ValidationError
+
+    from components.settings import NotifySettings, RetrySettings, WebhookSettings, _describe
+
+    assert RetrySettings(attempts=3, delay_s=2, backoff=2).delays() == [2, 4, 8]
+    assert RetrySettings(attempts=0).delays() == []
+    with pytest.raises(ValidationError):
+        RetrySettings(attempts=-1)
+    with pytest.raises(ValidationError, match="exactly one of url and url_env"):
+        WebhookSettings()
+    with pytest.raises(ValidationError) as error:
+        WebhookSettings(url="ftp://hooks.example/T0KEN-SECRET")
+    message = _describe(error.value, "pipeline")  # what the CLI prints
+    assert "must start with http" in message
+    assert "T0KEN-SECRET" not in message  # a chat webhook's URL is its secret
+    with pytest.raises(ValidationError):
+        WebhookSettings(url="https://x", events=["deployed"])
+    assert NotifySettings().log and NotifySettings().webhooks == []
