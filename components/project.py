@@ -25,6 +25,11 @@ QUIET_ENV = {
 }
 
 
+# Prefect's temporary server creates its database on first use: ~18 s on a fresh PREFECT_HOME on
+# two cores, against Prefect's default wait of 20 s.
+SERVER_DEFAULTS = {"PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120"}
+
+
 # The package is installed editable from the repository: the code's root is its parent.
 CODE_ROOT = Path(__file__).resolve().parent.parent
 
@@ -81,7 +86,7 @@ def setup_environment(project: Project) -> None:
     """
     import warnings
 
-    for key, value in QUIET_ENV.items():
+    for key, value in {**QUIET_ENV, **SERVER_DEFAULTS}.items():
         os.environ.setdefault(key, value)
     # MLflow hints that do not apply: our sources are DVC folders, labels are never missing.
     warnings.filterwarnings("ignore", message=".*dataset source can be interpreted.*")
