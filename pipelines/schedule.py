@@ -20,8 +20,6 @@ from pathlib import Path
 
 from components.project import DlopsError, Project
 
-DEPLOYMENT = "scheduled-retrain"
-
 
 def check_cron(expression: str) -> str:
     """The expression if Prefect accepts it as a cron schedule, else a DlopsError naming it."""
@@ -111,7 +109,7 @@ def serve(
     cron: str,
     config: Path | None,
     overrides: list[str],
-    name: str = DEPLOYMENT,
+    name: str,
 ) -> None:
     """Create (or update) the deployment and run its flow runs until interrupted.
 

@@ -95,7 +95,7 @@ def stage_data(project: Project, settings: FamilySettings) -> Path:
 @step
 def fingerprint(settings: FamilySettings, staged: Path) -> Fingerprint:
     """The family's fingerprint over the staged files (what would become its data)."""
-    return fingerprints.compute(settings, fingerprints.folder_entries(staged, settings.family))
+    return fingerprints.of_folder(settings, staged)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -126,7 +126,7 @@ def skip_if_unchanged(
         staged = ingest.stage(project, settings)
     except DlopsError:
         return None
-    fingerprint = fingerprints.compute(settings, fingerprints.folder_entries(staged, family))
+    fingerprint = fingerprints.of_folder(settings, staged)
     last = runs.last_successful_run(experiment_id, family)
     if last is None or fingerprint.changes(last.data.tags):
         return None

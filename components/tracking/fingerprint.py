@@ -169,3 +169,8 @@ def compute(settings: FamilySettings, entries: list[tuple[str, str]]) -> Fingerp
         config=settings.config_hash(),
         code=code_fingerprint(family_modules(settings.family)),
     )
+
+
+def of_folder(settings: FamilySettings, folder: Path) -> Fingerprint:
+    """The fingerprint of `settings.family` with the files in `folder` as its data."""
+    return compute(settings, folder_entries(folder, settings.family))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 
 from components.data.versioning import family_files
@@ -36,9 +37,18 @@ def checkpoints_of(project: Project, run_id: str) -> Checkpointer:
     return Checkpointer(run_dir(project, run_id) / "checkpoints")
 
 
+@dataclass(frozen=True)
+class Resume:
+    """Where a new run continues from: a dead run's checkpoint and its last completed epoch."""
+
+    run_id: str
+    checkpoints: Checkpointer
+    epoch: int
+
+
 def resumable(
     project: Project, experiment_id: str, family: str, fingerprint: Fingerprint
-) -> tuple[str, Checkpointer] | None:
+) -> Resume | None:
     """The latest failed or killed run of the same data, config and code that left a checkpoint.
 
     A checkpoint that cannot be read (a disk error, a file cut short) is passed over.
@@ -48,13 +58,13 @@ def resumable(
         if not checkpoints.exists():
             continue
         try:
-            checkpoints.epoch()
+            epoch = checkpoints.epoch()
         except Exception as exc:  # any unreadable file: train from scratch
             log.warning(
                 "checkpoint of run %s is unreadable (%s): not resumed", run.info.run_id, exc
             )
             continue
-        return run.info.run_id, checkpoints
+        return Resume(run.info.run_id, checkpoints, epoch)
     return None
 
 
@@ -94,14 +104,14 @@ def train_family(
     split = load_split(project, settings)
     previous = resumable(project, experiment_id, settings.family, fingerprint)
     if previous is not None:
-        tags |= {"resumed_from_run": previous[0], "resumed_from_epoch": str(previous[1].epoch())}
+        tags |= {"resumed_from_run": previous.run_id, "resumed_from_epoch": str(previous.epoch)}
     run_id = runs.start_family_run(
         experiment_id, parent_run_id, settings.family, data_version, tags
     )
     checkpoints = checkpoints_of(project, run_id)
     try:
         if previous is not None:
-            checkpoints.copy_from(previous[1])
+            checkpoints.copy_from(previous.checkpoints)
         runs.log_params(
             run_id,
             {
@@ -156,5 +166,5 @@ def train_family(
     # Trained: no run needs these checkpoints any more.
     checkpoints.remove()
     if previous is not None:
-        previous[1].remove()
+        previous.checkpoints.remove()
     return run_id
