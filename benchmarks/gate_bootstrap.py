@@ -10,7 +10,7 @@ import time
 
 import numpy as np
 
-from components.registry.stats import Outcomes, mcnemar_exact, paired_bootstrap
+from components.runtime.stats import Outcomes, mcnemar_exact, paired_bootstrap
 
 
 def main() -> None:

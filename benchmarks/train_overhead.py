@@ -22,12 +22,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from components.config import load_family
+from components.kinds import kind_for
+from components.kinds.base import PARTS
 from components.models import build_model
 from components.project import Project, setup_environment
-from components.settings import load_family
-from components.tasks import task_for
-from components.training.checkpoint import Checkpointer
-from components.training.trainer import autocast, batches, resolve_device, seed_everything
+from components.runtime.checkpoint import Checkpointer
+from components.runtime.datasets import ArrayDataset, batches
+from components.runtime.device import autocast, resolve_device, seed_everything
 
 EPOCHS = {"mlp": 40, "cnn": 10, "rnn": 5, "gan": 5}
 
@@ -99,7 +101,7 @@ def bare_gan(model, split, settings, device) -> None:
 
 def bare_loop(family: str):
     """The hand-written loop for the family's task kind."""
-    kind = task_for(family).kind
+    kind = kind_for(family).name
     if kind in ("tabular_classification", "image_classification"):
         return lambda *a: bare_supervised(*a, torch.nn.functional.cross_entropy)
     if kind == "forecasting":
@@ -113,7 +115,7 @@ def tiled(split, times: int):
         return split
     x = dict(split.x, train=np.concatenate([split.x["train"]] * times))
     y = dict(split.y, train=np.concatenate([split.y["train"]] * times))
-    return dataclasses.replace(split, x=x, y=y)
+    return dataclasses.replace(split, data={p: ArrayDataset(x[p], y[p]) for p in PARTS})
 
 
 def measure(family: str, repeats: int, device: torch.device, tile: int = 1) -> dict:
@@ -129,12 +131,12 @@ def measure(family: str, repeats: int, device: torch.device, tile: int = 1) -> d
             "train.progress=false",
         ],
     )
-    task = task_for(family)
+    kind = kind_for(family)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "data"
         folder.mkdir()
-        task.write_builtin(family, folder)
-        split = tiled(task.load_split(folder, settings), tile)
+        kind.write_builtin(family, folder)
+        split = tiled(kind.load_split(folder, settings), tile)
         bare = bare_loop(family)
         ours_times, bare_times = [], []
         for rep in range(repeats + 1):  # the first round warms up caches and is dropped
@@ -144,7 +146,7 @@ def measure(family: str, repeats: int, device: torch.device, tile: int = 1) -> d
                 start = time.perf_counter()
                 if which == "ours":
                     checkpoints = Checkpointer(Path(tmp) / f"checkpoints-{rep}")
-                    task.fit(model, split, settings, device, Path(tmp), checkpoints)
+                    kind.fit(model, split, settings, device, Path(tmp), checkpoints)
                     trained = model
                 else:
                     bare(model, split, settings, device)
@@ -154,7 +156,8 @@ def measure(family: str, repeats: int, device: torch.device, tile: int = 1) -> d
                 if rep:
                     (ours_times if which == "ours" else bare_times).append(elapsed)
         metric = settings.gate.metric
-        score = task.score(trained.cpu(), dict(split.info), split).get(metric, float("nan"))
+        card = kind.make_card(settings, split)
+        score = kind.score(trained.cpu(), card, split).get(metric, float("nan"))
     ours, bare_median = statistics.median(ours_times), statistics.median(bare_times)
     return {
         "family": family,

@@ -71,6 +71,10 @@ class Project:
         """Scratch space (gitignored): staging, checkpoints, reports, Data Docs."""
         return self.root / ".dlops"
 
+    def run_dir(self, run_id: str) -> Path:
+        """A training run's local folder: checkpoints, best weights and card, plots."""
+        return self.work / "runs" / run_id
+
     def tracking_uri(self) -> str:
         """`MLFLOW_TRACKING_URI` if set, else SQLite in `mlflow/`."""
         return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{self.mlflow_dir / 'mlflow.db'}"

@@ -10,7 +10,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from components.project import DlopsError, Project
+from components.project import DlopsError
 
 
 class _Strict(BaseModel):
@@ -75,6 +75,30 @@ class DataSettings(_Strict):
     expect: TabularExpectations = TabularExpectations()
     image: ImageSettings = ImageSettings()
     series: SeriesSettings = SeriesSettings()
+    class_names: dict[str, str] = Field(
+        default_factory=dict, description="label value → the name responses and plots use"
+    )
+    in_memory_mb: float = Field(
+        256,
+        ge=0,
+        description="decoded images up to this size are held in memory; a larger "
+        "folder is read from its files batch by batch",
+    )
+    workers: int = Field(
+        -1,
+        ge=-1,
+        le=64,
+        description="loader processes for data read from files; -1: one per "
+        "core but one (at most 4)",
+    )
+
+    @field_validator("class_names", mode="before")
+    @classmethod
+    def _names_by_text(cls, value: Any) -> Any:
+        # YAML reads `0: malignant` with an integer key: labels are matched as text
+        if isinstance(value, dict):
+            return {str(key): str(name) for key, name in value.items()}
+        return value
 
     @field_validator("source")
     @classmethod
@@ -231,17 +255,17 @@ def _flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return flat
 
 
-def _merge(base: dict[str, Any], overlay: dict[str, Any]) -> dict[str, Any]:
+def merge(base: dict[str, Any], overlay: dict[str, Any]) -> dict[str, Any]:
     merged = dict(base)
     for key, value in overlay.items():
         if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = _merge(merged[key], value)
+            merged[key] = merge(merged[key], value)
         else:
             merged[key] = value
     return merged
 
 
-def _read_yaml(path: Path) -> dict[str, Any]:
+def read_yaml(path: Path) -> dict[str, Any]:
     try:
         loaded = yaml.safe_load(path.read_text()) or {}
     except FileNotFoundError:
@@ -276,47 +300,9 @@ def parse_overrides(pairs: list[str]) -> dict[str, Any]:
     return nested
 
 
-def _describe(exc: ValidationError, where: str) -> str:
+def describe_errors(exc: ValidationError, where: str) -> str:
     problems = []
     for err in exc.errors():
         loc = ".".join(str(part) for part in err["loc"])
         problems.append(f"{loc}: {err['msg']}")
     return f"invalid config for {where}: " + "; ".join(problems)
-
-
-def load_pipeline(project: Project, overlay: Path | None = None) -> PipelineSettings:
-    """Load `configs/pipeline.yaml`, with the overlay's `pipeline:` section on top."""
-    raw = _read_yaml(project.configs / "pipeline.yaml")
-    if overlay is not None:
-        raw = _merge(raw, _read_yaml(overlay).get("pipeline", {}))
-    try:
-        return PipelineSettings.model_validate(raw)
-    except ValidationError as exc:
-        raise DlopsError(_describe(exc, "pipeline")) from None
-
-
-def load_family(
-    project: Project,
-    family: str,
-    overlay: Path | None = None,
-    overrides: list[str] | None = None,
-) -> FamilySettings:
-    """Resolve a family's settings: its YAML, then the overlay's section, then `--set` pairs."""
-    from components.models import model_config_class  # light: no torch import
-
-    path = project.configs / f"{family}.yaml"
-    if not path.exists():
-        known = sorted(p.stem for p in project.configs.glob("*.yaml") if p.stem != "pipeline")
-        raise DlopsError(f"unknown family {family!r}; known families: {', '.join(known)}")
-    raw = _read_yaml(path)
-    if overlay is not None:
-        raw = _merge(raw, _read_yaml(overlay).get(family, {}))
-    raw = _merge(raw, parse_overrides(overrides or []))
-    raw["family"] = family
-    try:
-        settings = FamilySettings.model_validate(raw)
-        typed_model = model_config_class(family).model_validate(settings.model)
-    except ValidationError as exc:
-        raise DlopsError(_describe(exc, family)) from None
-    # Store the model section with its defaults filled in, so the hash covers them too.
-    return settings.model_copy(update={"model": typed_model.model_dump(mode="json")})

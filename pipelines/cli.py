@@ -58,7 +58,7 @@ def _check_family(project: Project, family: str) -> str:
 
 
 def _families(project: Project, families: list[str] | None, config: Path | None) -> list[str]:
-    from components.settings import load_pipeline
+    from components.config import load_pipeline
 
     chosen = families or load_pipeline(project, config).families
     return [_check_family(project, f) for f in chosen]
@@ -72,16 +72,16 @@ def _root(debug: Annotated[bool, typer.Option("--debug", help="show tracebacks")
 @data_app.command("ingest")
 def data_ingest(family: FamiliesOpt = None, config: ConfigOpt = None, set_: SetOpt = None) -> None:
     """Validate and version (DVC) each family's data: data/<family> as it is, or its source."""
+    from components.config import load_family
     from components.data import ingest, versioning
-    from components.settings import load_family
-    from components.tasks import task_for
     from components.validation.gx_runner import require
+    from components.validation.validate import validate_folder
 
     project = _project()
     for name in _families(project, family, config):
         settings = load_family(project, name, config, set_)
         staged = ingest.stage(project, settings)
-        require(task_for(name).validate(project, settings, staged))
+        require(validate_folder(project, settings, staged))
         version = versioning.commit(project, name, staged)
         typer.echo(f"{name}: data/{name} versioned, data version {version}")
 
@@ -103,15 +103,15 @@ def data_status() -> None:
 @app.command()
 def validate(family: FamilyArg, config: ConfigOpt = None, set_: SetOpt = None) -> None:
     """Run the family's validation gate alone (GX suite + Data Docs); changes nothing."""
+    from components.config import load_family
     from components.data import ingest
-    from components.settings import load_family
-    from components.tasks import task_for
     from components.validation.gx_runner import require
+    from components.validation.validate import validate_folder
 
     project = _project()
     settings = load_family(project, _check_family(project, family), config, set_)
     staged = ingest.stage(project, settings)
-    report = require(task_for(family).validate(project, settings, staged))
+    report = require(validate_folder(project, settings, staged))
     typer.echo(f"{family}: data validation passed ({report.stats.get('rows', '?')} rows)")
     typer.echo(f"Data Docs: {report.docs_index}")
 
@@ -119,7 +119,7 @@ def validate(family: FamilyArg, config: ConfigOpt = None, set_: SetOpt = None) -
 def _train(
     families: list[str] | None, config: Path | None, set_: list[str] | None, only_if_changed: bool
 ) -> None:
-    from components.settings import load_family, load_pipeline
+    from components.config import load_family, load_pipeline
 
     project = _project()
     load_pipeline(project, config)  # bad settings fail here, before any server or run starts
@@ -178,7 +178,7 @@ def schedule(
     Uses the server in PREFECT_API_URL, else starts a local Prefect server (UI on --port).
     Trigger a run now with `prefect deployment run 'dlops-training/<name>'`.
     """
-    from components.settings import load_family, load_pipeline
+    from components.config import load_family, load_pipeline
     from pipelines import schedule as scheduling
 
     project = _project()
@@ -201,8 +201,8 @@ def serve(
     port: Annotated[int, typer.Option(min=1, max=65535, help="port")] = 3000,
 ) -> None:
     """Serve the family's champion with `bentoml serve` (/predict, /readyz, /livez, /metrics)."""
+    from components.config import load_family
     from components.packaging import bento
-    from components.settings import load_family
 
     project = _project()
     settings = load_family(project, _check_family(project, family))
@@ -224,8 +224,8 @@ def serve(
 @app.command()
 def build(family: FamilyArg) -> None:
     """Build a Bento of the family's champion (then `bentoml containerize` or deploy it)."""
+    from components.config import load_family
     from components.packaging import bento
-    from components.settings import load_family
 
     project = _project()
     settings = load_family(project, _check_family(project, family))
@@ -247,7 +247,7 @@ def status(as_json: Annotated[bool, typer.Option("--json", help="print JSON")] =
 
 
 def _family_settings(family: str):
-    from components.settings import load_family
+    from components.config import load_family
 
     project = _project()
     return project, load_family(project, _check_family(project, family))

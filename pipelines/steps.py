@@ -14,22 +14,24 @@ from pathlib import Path
 from prefect import Task, task
 from prefect.cache_policies import NO_CACHE
 
+from components import tags as tag
+from components.config import load_family
 from components.data import ingest, versioning
-from components.evaluation.evaluate import evaluate_run, model_uri_of
+from components.evaluation.evaluate import evaluate_run
 from components.notifications import Notification, notify
 from components.packaging import bento
 from components.project import DlopsError, Project
 from components.registry import versions
 from components.registry.gate import Decision
 from components.registry.promotion import gate_and_promote
-from components.settings import FamilySettings, NotifySettings, RetrySettings, load_family
-from components.tasks import task_for
+from components.settings import FamilySettings, NotifySettings, RetrySettings
 from components.tracking import fingerprint as fingerprints
 from components.tracking import runs
 from components.tracking.fingerprint import Fingerprint
-from components.tracking.lineage import LINEAGE_KEYS
-from components.training.train import train_family
+from components.tracking.models import model_uri_of
+from components.training.train import open_run, train_family
 from components.validation.gx_runner import ValidationFailed, ValidationReport
+from components.validation.validate import validate_folder
 
 # Side effects (files, runs, registry) are made idempotent by the components; no result caching.
 step = task(cache_policy=NO_CACHE, persist_result=False)
@@ -135,7 +137,7 @@ def skip_if_unchanged(
         parent_run_id,
         family,
         versioning.current_version(project),
-        {**fingerprint.tags(), "last_run": last.info.run_id},
+        {**fingerprint.tags(), tag.LAST_RUN: last.info.run_id},
     )
     return Skip(
         run_id, settings.model_name, versions.alias_version(settings.model_name, versions.CHAMPION)
@@ -144,7 +146,7 @@ def skip_if_unchanged(
 
 @step
 def validate_data(project: Project, settings: FamilySettings, staged: Path) -> ValidationReport:
-    return task_for(settings.family).validate(project, settings, staged)
+    return validate_folder(project, settings, staged)
 
 
 @step
@@ -158,7 +160,7 @@ def version_data(
 
 
 @step
-def train(
+def open_training_run(
     project: Project,
     settings: FamilySettings,
     data_version: str,
@@ -167,10 +169,16 @@ def train(
     parent_run_id: str | None,
     report: ValidationReport,
 ) -> str:
+    """Start the family's training run; the flow ends it (`close_run`, or on failure)."""
     files = [Path(report.result_file)] if report.result_file else []
-    return train_family(
-        project, settings, data_version, experiment_id, parent_run_id, fingerprint, files
+    return open_run(
+        project, settings, data_version, fingerprint, experiment_id, parent_run_id, files
     )
+
+
+@step
+def train(project: Project, settings: FamilySettings, run_id: str) -> None:
+    train_family(project, settings, run_id)
 
 
 @step
@@ -179,9 +187,15 @@ def evaluate(project: Project, settings: FamilySettings, run_id: str) -> dict[st
 
 
 @step
+def close_run(run_id: str) -> None:
+    """The training run trained and was evaluated: FINISHED, ready to be registered."""
+    runs.end_run(run_id, ok=True)
+
+
+@step
 def register(settings: FamilySettings, run_id: str) -> str:
     tags = runs.client().get_run(run_id).data.tags
-    lineage = {k: tags[k] for k in LINEAGE_KEYS}
+    lineage = {k: tags[k] for k in tag.LINEAGE_KEYS}
     return versions.register(settings.model_name, model_uri_of(run_id), run_id, lineage)
 
 
@@ -202,7 +216,7 @@ def package(settings: FamilySettings) -> str | None:
 @step
 def mark_succeeded(run_id: str) -> None:
     """Tag the training run as the family's latest success: what the next retrain compares to."""
-    runs.set_tags(run_id, {"dlops.outcome": "ok"})
+    runs.set_tags(run_id, {tag.OUTCOME: "ok"})
 
 
 @step
@@ -220,8 +234,10 @@ class Steps:
     skip_if_unchanged: Task
     validate_data: Task
     version_data: Task
+    open_training_run: Task
     train: Task
     evaluate: Task
+    close_run: Task
     register: Task
     gate: Task
     package: Task
@@ -241,8 +257,10 @@ def with_retries(retries: RetrySettings) -> Steps:
         skip_if_unchanged=skip_if_unchanged.with_options(**options),
         validate_data=validate_data.with_options(**options),
         version_data=version_data.with_options(**options),
+        open_training_run=open_training_run.with_options(**options),
         train=train.with_options(**options),
         evaluate=evaluate.with_options(**options),
+        close_run=close_run.with_options(**options),
         register=register.with_options(**options),
         gate=gate,  # not retried: it appends to the ledger, a retry could record twice
         package=package.with_options(**options),

@@ -8,6 +8,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from components import tags as tag
 from components.project import Project
 
 
@@ -71,9 +72,9 @@ def _time(millis: int) -> str:
 
 def family_status(project: Project, family: str) -> dict[str, Any]:
     """Registry and tracking facts of one family, as plain values."""
+    from components.config import load_family
     from components.data.versioning import current_version
     from components.registry.versions import CHAMPION, alias_version, latest_version
-    from components.settings import load_family
     from components.tracking.runs import client
 
     settings = load_family(project, family)
@@ -84,7 +85,7 @@ def family_status(project: Project, family: str) -> dict[str, Any]:
     def latest(kind: str):
         found = client().search_runs(
             experiments,
-            filter_string=f"tags.family = '{family}' and tags.`dlops.kind` = '{kind}'",
+            filter_string=f"tags.{tag.FAMILY} = '{family}' and tags.`{tag.RUN_KIND}` = '{kind}'",
             order_by=["attributes.start_time DESC"],
             max_results=1,
         )

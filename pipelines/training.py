@@ -9,12 +9,13 @@ from pathlib import Path
 
 from prefect import flow
 
+from components import tags as tag
+from components.config import load_family, load_pipeline
 from components.notifications import Notification
 from components.project import DlopsError, Project, setup_environment
 from components.registry.versions import CHAMPION, alias_version, discard_ungated
-from components.settings import RetrySettings, load_family, load_pipeline
+from components.settings import RetrySettings
 from components.tracking import runs
-from components.training.train import interrupted
 from components.validation.gx_runner import ValidationFailed, require
 from pipelines import steps
 
@@ -93,8 +94,8 @@ def family_pipeline(
         outcome.data_version, fingerprint = step.version_data(
             project, settings, staged, fingerprint
         )
-        # training
-        outcome.run_id = step.train(
+        # training: the flow owns the run from here until close_run
+        outcome.run_id = step.open_training_run(
             project,
             settings,
             outcome.data_version,
@@ -103,20 +104,26 @@ def family_pipeline(
             parent_run_id,
             report,
         )
+        step.train(project, settings, outcome.run_id)
         outcome.metrics = step.evaluate(project, settings, outcome.run_id)
+        step.close_run(outcome.run_id)
         # registry
         outcome.version = step.register(settings, outcome.run_id)
         decision = step.gate(project, settings, outcome.version)
         # packaging
         outcome.bento = step.package(settings)
         step.mark_succeeded(outcome.run_id)
-    except ValidationFailed as exc:
-        outcome.status, outcome.message = "validation failed", str(exc)
-        outcome.docs = exc.report.docs_index
-        return outcome
-    except DlopsError as exc:
-        outcome.message = str(exc)
-        return outcome
+    except BaseException as exc:
+        if outcome.run_id is not None:  # the one place a failed or interrupted run is ended
+            runs.end_failed(outcome.run_id, exc)
+        if isinstance(exc, ValidationFailed):
+            outcome.status, outcome.message = "validation failed", str(exc)
+            outcome.docs = exc.report.docs_index
+            return outcome
+        if isinstance(exc, DlopsError):
+            outcome.message = str(exc)
+            return outcome
+        raise
     outcome.status = "ok"
     outcome.decision = "promoted" if decision.promote else "rejected"
     outcome.reason = decision.reason
@@ -145,7 +152,7 @@ def training_pipeline(
     for run_id in runs.reap(experiment_id):  # killed processes' runs: KILLED, not RUNNING
         discard_ungated(run_id)  # and no version the gate never judged
     parent_run_id = runs.start_pipeline_run(
-        experiment_id, families, {"only_if_changed": str(only_if_changed).lower()}
+        experiment_id, families, {tag.ONLY_IF_CHANGED: str(only_if_changed).lower()}
     )
     skip_if_unchanged = steps.with_retries(pipeline.retries).skip_if_unchanged
     outcomes = []
@@ -183,7 +190,7 @@ def training_pipeline(
                 steps.announce(pipeline.notify, notification)
             outcomes.append(asdict(outcome))
     except BaseException as exc:
-        runs.end_run(parent_run_id, ok=False, status="KILLED" if interrupted(exc) else None)
+        runs.end_run(parent_run_id, ok=False, status="KILLED" if runs.interrupted(exc) else None)
         raise
     runs.end_run(parent_run_id, ok=all(o["status"] in ("ok", "skipped") for o in outcomes))
     return outcomes

@@ -1,12 +1,23 @@
-"""What every family's service shares: the model tag, loading by our code, lineage, errors."""
+"""What every family's service shares: the model tag, loading by our code, lineage, errors.
+
+Services import a kind's inference module and this module only: no training code, no MLflow,
+Prefect, GX or DVC (an import-linter contract in pyproject.toml says so).
+"""
 
 from __future__ import annotations
 
+import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from starlette.responses import JSONResponse
+
+from components.tags import FAMILY, LINEAGE_KEYS
+
+# What every answer, error bodies included, says about the model that gave it.
+RESPONSE_LINEAGE = ("model_name", "model_version", *LINEAGE_KEYS, "bento_model")
 
 
 def model_tag(family: str) -> str:
@@ -14,40 +25,118 @@ def model_tag(family: str) -> str:
     return os.environ.get("DLOPS_MODEL_TAG", f"dlops-{family}:latest")
 
 
-def load(bento_model) -> tuple[Any, dict[str, Any], dict[str, Any]]:
-    """Rebuild the network from the stored weights + card; returns (model, card, lineage)."""
-    from components.models.artifact import load_model
+def lineage_of(bento_model) -> dict[str, str]:
+    """The served model's lineage, from the BentoML model's metadata."""
+    meta = dict(bento_model.info.metadata)
+    lineage = {key: str(meta.get(key) or "") for key in RESPONSE_LINEAGE}
+    lineage[FAMILY] = lineage[FAMILY] or str(bento_model.info.labels.get(FAMILY, ""))
+    lineage["bento_model"] = str(bento_model.tag)
+    return lineage
+
+
+@dataclass(frozen=True)
+class Served:
+    """A loaded model: the network, its typed card, its lineage and the batch limit."""
+
+    model: Any
+    card: Any
+    lineage: dict[str, str]
+    max_batch: int | None
+
+
+def load(bento_model) -> Served:
+    """Rebuild the network from the stored weights + card (never unpickled)."""
+    from components.kinds.card import load_model
 
     model, card = load_model(Path(bento_model.path))
-    meta = dict(bento_model.info.metadata)
-    lineage = {
-        key: meta.get(key)
-        for key in ("model_name", "model_version", "data_version", "git_commit", "config_hash")
-    }
-    lineage["bento_model"] = str(bento_model.tag)
-    return model, card, {**lineage, "max_batch": meta.get("max_batch")}
-
-
-def predict_classes(model, x, classes: list) -> list[dict[str, Any]]:
-    """Class and class probabilities for each row of the batch `x` (a tensor)."""
-    import torch
-
-    with torch.inference_mode():
-        proba = torch.softmax(model(x), dim=1)
-    return [
-        {
-            "class": classes[int(row.argmax())],
-            "probabilities": {
-                str(c): round(float(p), 6) for c, p in zip(classes, row, strict=True)
-            },
-        }
-        for row in proba
-    ]
+    max_batch = bento_model.info.metadata.get("max_batch")
+    return Served(model, card, lineage_of(bento_model), int(max_batch) if max_batch else None)
 
 
 def bad_request(message: str, status: int = 422) -> JSONResponse:
-    """A 4xx with a JSON body naming what is wrong."""
+    """A 4xx with a JSON body naming what is wrong (`RequestErrors` adds the lineage)."""
     return JSONResponse({"error": message}, status_code=status)
+
+
+def _where(loc: list) -> str:
+    """A validation error's location in the request's terms: `history[3]`, `records[0].age`."""
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def request_error(body: Any) -> str:
+    """One message for an error body: pydantic's details as `field: what it must be`."""
+    if isinstance(body, list) and body:  # BentoML wraps some errors in a one-item list
+        body = body[0]
+    if not isinstance(body, dict):
+        return "malformed request"
+    details = body.get("detail")
+    if isinstance(details, list) and details:
+        phrases = []
+        for detail in details[:5]:
+            message = str(detail.get("msg", "invalid")).removeprefix("Value error, ")
+            where = _where(detail.get("loc") or [])
+            phrases.append(f"{where}: {message}" if where else message)
+        more = f" (and {len(details) - 5} more)" if len(details) > 5 else ""
+        return "; ".join(phrases) + more
+    return str(body.get("error") or "malformed request")
+
+
+class RequestErrors:
+    """ASGI middleware: every 4xx body says what is wrong in the request's terms, with lineage.
+
+    BentoML answers a request that fails its input model with pydantic's summary, which names
+    internal classes (`...IODescriptor`); this rewrites such bodies, and the services' own
+    4xx answers, as `{"error": "field: what it must be", <lineage>}`.
+    """
+
+    def __init__(self, app, bento_model):
+        self.app = app
+        self.bento_model = bento_model
+        self._lineage: dict[str, str] | None = None
+
+    def lineage(self) -> dict[str, str]:
+        if self._lineage is None:
+            # the class attribute is a reference; the service instance sees it resolved
+            self._lineage = lineage_of(self.bento_model.resolve())
+        return self._lineage
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        start: dict | None = None
+        chunks: list[bytes] = []
+
+        async def rewrite(message):
+            nonlocal start
+            if message["type"] == "http.response.start" and 400 <= message["status"] < 500:
+                start = message  # held back until the whole body is here
+                return None
+            if start is None:
+                return await send(message)
+            chunks.append(message.get("body", b""))
+            if message.get("more_body", False):
+                return None
+            try:
+                body = json.loads(b"".join(chunks) or b"null")
+            except ValueError:
+                body = {"error": b"".join(chunks).decode(errors="replace")[:500]}
+            payload = json.dumps({"error": request_error(body), **self.lineage()}).encode()
+            headers = [
+                (k, v)
+                for k, v in start.get("headers", [])
+                if k.lower() not in (b"content-length", b"content-type")
+            ]
+            headers += [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(payload)).encode()),
+            ]
+            await send({**start, "headers": headers})
+            return await send({"type": "http.response.body", "body": payload})
+
+        return await self.app(scope, receive, rewrite)
 
 
 MAX_BODY_BYTES = 256 * 1024 * 1024  # a whole request; each file has its own, smaller limit
@@ -106,3 +195,9 @@ class FormGuard:
             message = getattr(exc, "detail", None) or str(exc) or type(exc).__name__
             return await bad_request(f"malformed form body: {message}", 400)(scope, receive, send)
         return await self.app(scope, replay(), send)
+
+
+def guarded(service) -> None:
+    """Add the request middlewares to a service: errors rewritten (outermost), forms checked."""
+    service.add_asgi_middleware(RequestErrors, bento_model=service.inner.bento_model)
+    service.add_asgi_middleware(FormGuard)

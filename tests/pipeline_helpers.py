@@ -131,3 +131,49 @@ def append_rows(csv: Path, rows: int = 20) -> None:
     """Append copies of the first `rows` data rows to a CSV (new rows dropped into data/)."""
     lines = csv.read_text().splitlines(keepends=True)
     csv.write_text("".join(lines + lines[1 : rows + 1]))
+
+
+def _forget_service_metrics() -> None:
+    """BentoML registers its request metrics process-wide: one app's at a time in tests."""
+    from prometheus_client import REGISTRY
+
+    for collector, names in list(REGISTRY._collector_to_names.items()):
+        if any(name.startswith("bentoml_") for name in names):
+            REGISTRY.unregister(collector)
+
+
+@contextmanager
+def asgi_client(family: str, model_tag: str) -> Iterator:
+    """The family's service in this process, through its ASGI app (`Service.to_asgi()`)."""
+    import importlib
+    import warnings
+
+    module_name = f"serving.{family}"
+    previous = os.environ.get("DLOPS_MODEL_TAG")
+    os.environ["DLOPS_MODEL_TAG"] = model_tag  # the service reads its model tag at import
+    sys.modules.pop(module_name, None)
+    _forget_service_metrics()
+    try:
+        service = importlib.import_module(module_name).Service
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # starlette's note on httpx
+            from starlette.testclient import TestClient
+
+            client = TestClient(service.to_asgi(), raise_server_exceptions=True)
+        with client:
+            yield client
+    finally:
+        _forget_service_metrics()
+        sys.modules.pop(module_name, None)
+        if previous is None:
+            os.environ.pop("DLOPS_MODEL_TAG", None)
+        else:
+            os.environ["DLOPS_MODEL_TAG"] = previous
+
+
+def assert_lineage(body: dict, family: str) -> None:
+    """Every answer, error bodies included, names the model and its whole lineage."""
+    for key in ("model_name", "model_version", "data_version", "git_commit", "config_hash"):
+        assert body[key], (key, body)
+    assert body["family"] == family and body["device"] in ("cpu", "cuda", "mps")
+    assert body["bento_model"].startswith(f"{body['model_name']}:")

@@ -21,29 +21,29 @@ def stage(project: Project, settings: FamilySettings) -> Path:
     are. A `csv:`/`folder:` source is copied in on every run. Raw files are copied unedited: the
     validation gate judges them before they become a data version.
     """
-    from components.tasks import task_for
+    from components.kinds import kind_for
 
-    task = task_for(settings.family)
+    kind = kind_for(settings.family)
     target = staging_dir(project, settings.family)
     shutil.rmtree(target, ignore_errors=True)
     target.mkdir(parents=True)
-    kind, path = settings.data.source_kind, settings.data.source_path
-    if kind == "builtin":
+    source, path = settings.data.source_kind, settings.data.source_path
+    if source == "builtin":
         current = project.data / settings.family
         if current.is_dir() and any(current.iterdir()):
             shutil.rmtree(target)
             shutil.copytree(current, target)
         else:
-            task.write_builtin(settings.family, target)
+            kind.write_builtin(settings.family, target)
         return target
-    if kind not in task.sources:
-        accepted = ", ".join(f"{k}:PATH" for k in task.sources)
+    if source not in kind.sources:
+        accepted = ", ".join(f"{k}:PATH" for k in kind.sources)
         raise DlopsError(f"data.source: family {settings.family!r} takes builtin or {accepted}, "
-                         f"not {kind}:")
-    if kind == "csv":
+                         f"not {source}:")
+    if source == "csv":
         if path is None or not path.is_file():
             raise DlopsError(f"data.source: CSV file not found: {path}")
-        shutil.copyfile(path, target / task.data_file)
+        shutil.copyfile(path, target / kind.data_file)
     else:
         if path is None or not path.is_dir():
             raise DlopsError(f"data.source: folder not found: {path}")

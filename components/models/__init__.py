@@ -6,7 +6,7 @@ from typing import Any
 
 from components.models.registry import FAMILIES, FamilySpec, register_family
 
-_NOT_FAMILIES = {"registry", "artifact"}
+_NOT_FAMILIES = {"registry"}
 
 
 def _load_families() -> None:

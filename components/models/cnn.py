@@ -83,7 +83,7 @@ class CNN(nn.Module):
         return self.head(self.features(self.shift(x)))
 
 
-@register_family("cnn", CNNConfig, task="image_classification")
+@register_family("cnn", CNNConfig, kind="image_classification")
 def build_cnn(config: CNNConfig, n_channels: int, image_size: int, n_classes: int) -> CNN:
     """Build the CNN for `n_channels` x `image_size`² images and `n_classes` classes."""
     return CNN(config, n_channels, image_size, n_classes)

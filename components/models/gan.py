@@ -3,7 +3,7 @@
 One `nn.Module` holds both networks, so one safetensors file carries the whole GAN. What keeps
 it stable: spectral norm on every discriminator layer, a projection discriminator for the class,
 one-sided label smoothing, two-timescale learning rates and an exponential moving average of
-the generator's weights, which is what generates (`components/training/gan_trainer.py`).
+the generator's weights, which is what generates (`components/kinds/image_generation/fit.py`).
 """
 
 from __future__ import annotations
@@ -172,7 +172,7 @@ def generate(
     return images, labels
 
 
-@register_family("gan", GANConfig, task="image_generation")
+@register_family("gan", GANConfig, kind="image_generation")
 def build_gan(config: GANConfig, n_classes: int, channels: int, image_size: int) -> GAN:
     """Build the GAN for `n_classes` classes of `channels` x `image_size` x `image_size` images."""
     return GAN(config, n_classes, channels, image_size)

@@ -44,7 +44,7 @@ class MLP(nn.Module):
         return self.net((x - self.mean) / self.std)
 
 
-@register_family("mlp", MLPConfig, task="tabular_classification")
+@register_family("mlp", MLPConfig, kind="tabular_classification")
 def build_mlp(config: MLPConfig, n_features: int, n_classes: int) -> MLP:
     """Build the MLP for `n_features` inputs and `n_classes` classes."""
     return MLP(config, n_features, n_classes)

@@ -16,19 +16,19 @@ class FamilySpec:
     name: str
     config_cls: type[BaseModel]
     build: Callable[..., Any]
-    task: str  # the task kind, a key of components.tasks.task_kinds()
+    kind: str  # the task kind, a key of components.kinds.kinds()
 
 
 FAMILIES: dict[str, FamilySpec] = {}
 
 
-def register_family(name: str, config_cls: type[BaseModel], task: str) -> Callable:
+def register_family(name: str, config_cls: type[BaseModel], kind: str) -> Callable:
     """Decorator: register `build(config, **dims) -> nn.Module` under a family name."""
 
     def decorate(build: Callable) -> Callable:
         if name in FAMILIES:
             raise ValueError(f"model family {name!r} is registered twice")
-        FAMILIES[name] = FamilySpec(name, config_cls, build, task)
+        FAMILIES[name] = FamilySpec(name, config_cls, build, kind)
         return build
 
     return decorate

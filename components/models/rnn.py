@@ -65,7 +65,7 @@ class RNNForecaster(nn.Module):
         return (last + change) * self.std + self.mean
 
 
-@register_family("rnn", RNNConfig, task="forecasting")
+@register_family("rnn", RNNConfig, kind="forecasting")
 def build_rnn(config: RNNConfig, window: int, horizon: int) -> RNNForecaster:
     """Build the forecaster for histories of `window` steps and `horizon` steps ahead."""
     return RNNForecaster(config, window, horizon)

@@ -9,9 +9,12 @@ import sys
 from importlib.metadata import version as installed
 from pathlib import Path
 
+from components import tags as tag
+from components.code import closure
 from components.project import CODE_ROOT, DlopsError
 from components.registry.versions import CHAMPION, alias_version, version_info
 from components.settings import FamilySettings
+from components.tracking.models import local_model_dir
 
 
 def service_path(family: str) -> str:
@@ -39,11 +42,9 @@ def import_version(settings: FamilySettings, version: str) -> str:
     import bentoml
     from bentoml.exceptions import NotFound
 
-    from components.evaluation.evaluate import local_model_dir
-
-    tag = bento_model_tag(settings, version)
+    model_tag = bento_model_tag(settings, version)
     try:
-        return str(bentoml.models.get(tag).tag)
+        return str(bentoml.models.get(model_tag).tag)
     except NotFound:
         pass
     info = version_info(settings.model_name, version)
@@ -51,15 +52,40 @@ def import_version(settings: FamilySettings, version: str) -> str:
     metadata = {
         "model_name": settings.model_name,
         "model_version": version,
-        "family": settings.family,
         "run_id": info.run_id,
         "max_batch": settings.serving.max_batch,
-        **{k: info.tags.get(k, "") for k in ("data_version", "git_commit", "config_hash")},
+        **{k: info.tags.get(k, "") for k in tag.LINEAGE_KEYS},
+        tag.FAMILY: settings.family,
     }
-    with bentoml.models.create(tag, labels={"family": settings.family}, metadata=metadata) as model:
+    labels = {tag.FAMILY: settings.family}
+    with bentoml.models.create(model_tag, labels=labels, metadata=metadata) as model:
         for item in source.iterdir():
             shutil.copy2(item, Path(model.path) / item.name)
-    return tag
+    return model_tag
+
+
+def service_requirements(family: str) -> list[str]:
+    """Pinned distributions the family's service imports (followed through the project's code).
+
+    The roots are the service module and the plug-ins it loads by name at run time (every model
+    file, every kind's inference module); BentoML itself comes with the Bento's base image.
+    """
+    from importlib.metadata import packages_distributions
+
+    plugins = [
+        *(
+            f"components.models.{p.stem}"
+            for p in (CODE_ROOT / "components" / "models").glob("*.py")
+        ),
+        *(
+            f"components.kinds.{p.parent.name}.inference"
+            for p in (CODE_ROOT / "components" / "kinds").glob("*/inference.py")
+        ),
+    ]
+    names = closure((f"serving.{family}", *plugins)).external - {"bentoml", "_bentoml_sdk"}
+    distributions = packages_distributions()
+    found = {dist for name in names for dist in distributions.get(name, [])}
+    return sorted(f"{dist}=={installed(dist)}" for dist in found)
 
 
 def _code_digest(root: Path) -> str:
@@ -81,10 +107,7 @@ def build_bento(settings: FamilySettings, model_tag: str) -> str:
         return str(bentoml.bentos.get(f"{name}:{version}").tag)
     except NotFound:
         pass
-    packages = [
-        f"{pkg}=={installed(pkg)}"
-        for pkg in ("torch", "safetensors", "pydantic", "numpy", "pandas")
-    ]
+    packages = service_requirements(settings.family)
     # The service reads its model tag at import: point it at this model and import it afresh.
     previous = os.environ.get("DLOPS_MODEL_TAG")
     os.environ["DLOPS_MODEL_TAG"] = model_tag
@@ -96,7 +119,7 @@ def build_bento(settings: FamilySettings, model_tag: str) -> str:
             version=version,
             build_ctx=str(CODE_ROOT),
             include=["/serving/*.py", "/components/**/*.py"],
-            labels={"family": settings.family, "model": model_tag.replace(":", "-")},
+            labels={tag.FAMILY: settings.family, "model": model_tag.replace(":", "-")},
             envs=[BentoEnvSchema(name="DLOPS_MODEL_TAG", value=model_tag)],
             python={"packages": packages, "lock_packages": False},
         )

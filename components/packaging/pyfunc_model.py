@@ -1,7 +1,8 @@
 """The MLflow pyfunc wrapper, logged as code (models-from-code): nothing is pickled.
 
 This file is MLflow's entry point for the logged model; `set_model` at the bottom is the
-models-from-code contract, so import it only through MLflow.
+models-from-code contract, so import it only through MLflow. It rebuilds the network from
+weights + card and answers with the kind's inference module, as the BentoML service does.
 """
 
 from __future__ import annotations
@@ -14,17 +15,21 @@ import mlflow
 
 
 class DlopsModel(PythonModel):
-    """Rebuilds the network from weights + card; its family's task kind does the prediction."""
+    """Rebuilds the network from weights + card; the kind's inference module predicts."""
+
+    # Inputs are checked against the logged signature, and by the kind's inference module;
+    # MLflow's type-hint validation (and its "Add type hints" warning) does not apply.
+    _skip_type_hint_validation = True
 
     def load_context(self, context):
-        from components.models.artifact import load_model
-        from components.tasks import task_for
+        from components.kinds.card import load_model
 
         self.model, self.card = load_model(Path(context.artifacts["model_dir"]))
-        self.task = task_for(self.card["family"])
 
     def predict(self, context, model_input, params=None):
-        return self.task.predict(self.model, self.card, model_input)
+        from components.kinds.card import predict
+
+        return predict(self.model, self.card, model_input)
 
 
 mlflow.models.set_model(DlopsModel())

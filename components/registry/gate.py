@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from components.registry.stats import FeatureSets, Outcomes, mcnemar_exact, paired_bootstrap
+from components.runtime.stats import FeatureSets, Outcomes, mcnemar_exact, paired_bootstrap
 from components.settings import GateSettings
 
 

@@ -10,6 +10,7 @@ import getpass
 import time
 from dataclasses import asdict, dataclass
 
+from components import tags as tag
 from components.project import Project
 from components.tracking import runs
 
@@ -100,7 +101,7 @@ def record(project: Project, entry: Entry) -> Entry:
     run = runs.client().create_run(
         experiment_id,
         run_name=f"{entry.family} {entry.action} v{entry.version} {stamp}",
-        tags={"dlops.kind": "promotion", "family": entry.family, "action": entry.action},
+        tags={tag.RUN_KIND: "promotion", tag.FAMILY: entry.family, "action": entry.action},
     )
     values = asdict(entry)
     metric_keys = ("challenger_score", "champion_score", "interval_low", "interval_high", "p_value")

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from components.evaluation.evaluate import local_model_dir
-from components.models.artifact import load_model
+from components import tags as tag
+from components.data.split import load_split
+from components.kinds import kind_for
+from components.kinds.card import load_model
 from components.project import DlopsError, Project
 from components.registry import ledger
 from components.registry.gate import Decision, decide
@@ -22,17 +24,16 @@ from components.registry.versions import (
     version_info,
 )
 from components.settings import FamilySettings
-from components.tasks import task_for
-from components.training.train import load_split
+from components.tracking.models import local_model_dir
 
 
 def _scored(project: Project, settings: FamilySettings, version: str, split):
     """(test metrics, paired outcomes or None) of a registered version on `split`."""
     info = version_info(settings.model_name, version)
     model, card = load_model(local_model_dir(info.source))
-    task = task_for(settings.family)
-    metrics = task.score(model, card, split)
-    return metrics, task.paired_outcomes(model, card, split, settings.gate.metric)
+    kind = kind_for(settings.family)
+    metrics = kind.score(model, card, split)
+    return metrics, kind.paired_outcomes(model, card, split, settings.gate.metric)
 
 
 def evaluate_gate(project: Project, settings: FamilySettings, version: str) -> Decision:
@@ -109,7 +110,7 @@ def _tag(
         settings.model_name,
         version,
         {
-            "gate.decision": verdict,
+            tag.GATE_DECISION: verdict,
             "gate.reason": decision.reason,
             "gate.metric": decision.metric,
             "gate.challenger_score": f"{decision.challenger:.6f}",

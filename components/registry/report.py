@@ -7,6 +7,7 @@ import json
 from html import escape
 from pathlib import Path
 
+from components import tags as tag
 from components.project import Project
 from components.registry.ledger import Entry
 from components.registry.versions import version_info
@@ -27,7 +28,7 @@ def _run_facts(model_name: str, version: str) -> dict:
     facts = {
         "version": version,
         "run_id": info.run_id,
-        "data_version": run.data.tags.get("data_version", ""),
+        "data_version": run.data.tags.get(tag.DATA_VERSION, ""),
         "metrics": {
             k: v for k, v in sorted(run.data.metrics.items()) if k.startswith(("test_", "best_"))
         },

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from components import tags as tag
 from components.project import DlopsError
 from components.tracking.runs import client
 
@@ -22,8 +23,8 @@ def register(model_name: str, model_uri: str, run_id: str, tags: dict[str, str])
     except MlflowException:
         mlflow_client.create_registered_model(
             model_name,
-            tags={"family": tags.get("family", "")},
-            description=f"dlops {tags.get('family', '')} family; alias `champion` is production",
+            tags={tag.FAMILY: tags.get(tag.FAMILY, "")},
+            description=f"dlops {tags.get(tag.FAMILY, '')} family; alias `champion` is production",
         )
     existing = mlflow_client.search_model_versions(f"name='{model_name}' and run_id='{run_id}'")
     if existing:
@@ -40,7 +41,7 @@ def discard_ungated(run_id: str) -> list[str]:
     """
     discarded = []
     for version in client().search_model_versions(f"run_id='{run_id}'"):
-        if "gate.decision" not in version.tags:
+        if tag.GATE_DECISION not in version.tags:
             client().delete_model_version(version.name, version.version)
             discarded.append(f"{version.name} v{version.version}")
     return discarded

@@ -7,13 +7,12 @@ Retraining is skipped when all three equal those of the family's last successful
   are computed from the staged files (DVC 3 records each file's plain md5).
 - config: `FamilySettings.config_hash()`.
 - code: a hash over the source of the project modules the family's chain imports, starting
-  from its model module and task module (static imports, followed transitively), so a change
+  from its model module and its kind's module (static imports, followed transitively), so a change
   in another family's model file does not retrain this one.
 """
 
 from __future__ import annotations
 
-import ast
 import functools
 import hashlib
 import json
@@ -21,13 +20,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from components import tags as tag
+from components.code import closure
 from components.project import CODE_ROOT, DlopsError, Project
 from components.settings import FamilySettings
 
 # Steps every family runs through, besides its own model and task modules.
 CHAIN_MODULES = ("components.training.train", "components.evaluation.evaluate")
-PACKAGES = ("components",)
-TAG = "fingerprint"
+TAG = tag.FINGERPRINT
 
 
 @dataclass(frozen=True)
@@ -107,59 +107,22 @@ def manifest_entries(project: Project, family: str) -> list[tuple[str, str]]:
     ]
 
 
-def _module_file(module: str) -> Path | None:
-    base = CODE_ROOT.joinpath(*module.split("."))
-    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
-        if candidate.is_file():
-            return candidate
-    return None
-
-
-def _imports(module: str, path: Path) -> set[str]:
-    """Project modules `path` imports at module level or inside functions."""
-    found: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.Import):
-            names = [alias.name for alias in node.names]
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            # `from a.b import c` may import the submodule a.b.c
-            names = [node.module, *(f"{node.module}.{alias.name}" for alias in node.names)]
-        else:
-            continue
-        found.update(name for name in names if name.split(".")[0] in PACKAGES)
-    # importing a.b.c runs a/__init__.py and a/b/__init__.py too
-    found.update(
-        ".".join(name.split(".")[:i]) for name in set(found) for i in range(1, name.count(".") + 1)
-    )
-    return found - {module}
-
-
 @functools.cache
 def code_fingerprint(roots: tuple[str, ...]) -> str:
     """Hash of the source of `roots` and every project module they import, transitively."""
-    seen: dict[str, Path] = {}
-    todo = list(roots)
-    while todo:
-        module = todo.pop()
-        if module in seen:
-            continue
-        path = _module_file(module)
-        if path is None:  # a name imported from a module, not a module
-            continue
-        seen[module] = path
-        todo.extend(_imports(module, path) - seen.keys())
+    paths = closure(roots).modules.values()
     return _digest(
         (str(path.relative_to(CODE_ROOT)), hashlib.sha256(path.read_bytes()).hexdigest())
-        for path in sorted(seen.values())
+        for path in sorted(paths)
     )[:16]
 
 
 def family_modules(family: str) -> tuple[str, ...]:
-    """The modules a family's chain starts from: its model, its task kind, the shared steps."""
+    """The modules a family's chain starts from: its model, its kind, the shared steps."""
+    from components.kinds import kind_for
     from components.models import family_spec
-    from components.tasks import task_for
 
-    return (family_spec(family).build.__module__, type(task_for(family)).__module__, *CHAIN_MODULES)
+    return (family_spec(family).build.__module__, type(kind_for(family)).__module__, *CHAIN_MODULES)
 
 
 def compute(settings: FamilySettings, entries: list[tuple[str, str]]) -> Fingerprint:

@@ -1,11 +1,11 @@
-"""Log a trained model to MLflow: weights + card as artifacts, pyfunc code, signature, example."""
+"""Models in MLflow: log weights + card with the pyfunc code; fetch a logged model's folder."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from components.models.artifact import load_model
-from components.tracking.lineage import LINEAGE_KEYS
+from components import tags as tag
+from components.kinds.card import load_model, predict
 from components.tracking.runs import client
 
 PYFUNC_CODE = Path(__file__).resolve().parent.parent / "packaging" / "pyfunc_model.py"
@@ -27,10 +27,9 @@ def log_model(run_id: str, model_dir: Path, example) -> str:
     from mlflow.models import Model, infer_signature
 
     import mlflow
-    from components.tasks import task_for
 
     model, card = load_model(model_dir)
-    signature = infer_signature(example, task_for(card["family"]).predict(model, card, example))
+    signature = infer_signature(example, predict(model, card, example))
     # Created here so it lands in the run's experiment (Model.log alone would use the fluent
     # default experiment and its ./mlruns artifact root).
     mlflow_client = client()
@@ -39,8 +38,8 @@ def log_model(run_id: str, model_dir: Path, example) -> str:
         run.info.experiment_id,
         name="model",
         source_run_id=run_id,
-        tags={k: run.data.tags[k] for k in LINEAGE_KEYS if k in run.data.tags},
-        model_type=card["family"],
+        tags={k: run.data.tags[k] for k in tag.LINEAGE_KEYS if k in run.data.tags},
+        model_type=card.family,
     )
     info = Model.log(
         artifact_path=None,
@@ -57,3 +56,16 @@ def log_model(run_id: str, model_dir: Path, example) -> str:
         await_registration_for=0,
     )
     return info.model_uri
+
+
+def model_uri_of(run_id: str) -> str:
+    """The model URI the evaluation step recorded on the run."""
+    return client().get_run(run_id).data.tags[tag.MODEL_URI]
+
+
+def local_model_dir(model_uri: str) -> Path:
+    """Download a logged model and return the folder holding its weights and card."""
+    import mlflow
+
+    root = Path(mlflow.artifacts.download_artifacts(model_uri))
+    return root / "artifacts" / "model"

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 import socket
 import time
 from pathlib import Path
 
+from components import tags as tag
 from components.project import Project
 
-EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
+log = logging.getLogger(__name__)
 
 
 def client():
@@ -29,7 +31,7 @@ def ensure_experiment(project: Project, name: str) -> str:
         experiment_id = mlflow_client.create_experiment(name, artifact_location=location)
     else:
         experiment_id = experiment.experiment_id
-    mlflow_client.set_experiment_tag(experiment_id, EXPERIMENT_KIND_TAG, "custom_model_development")
+    mlflow_client.set_experiment_tag(experiment_id, tag.EXPERIMENT_KIND, "custom_model_development")
     return experiment_id
 
 
@@ -43,9 +45,9 @@ def process_tags() -> dict[str, str]:
 
     me = psutil.Process()
     return {
-        "dlops.host": socket.gethostname(),
-        "dlops.pid": str(me.pid),
-        "dlops.pid_started": f"{me.create_time():.3f}",
+        tag.HOST: socket.gethostname(),
+        tag.PID: str(me.pid),
+        tag.PID_STARTED: f"{me.create_time():.3f}",
     }
 
 
@@ -53,8 +55,8 @@ def _owner_alive(tags: dict[str, str]) -> bool:
     import psutil
 
     try:
-        process = psutil.Process(int(tags["dlops.pid"]))
-        return f"{process.create_time():.3f}" == tags.get("dlops.pid_started")
+        process = psutil.Process(int(tags[tag.PID]))
+        return f"{process.create_time():.3f}" == tags.get(tag.PID_STARTED)
     except psutil.AccessDenied:
         return True  # another user's live process
     except (psutil.Error, KeyError, ValueError):
@@ -70,7 +72,7 @@ def reap(experiment_id: str) -> list[str]:
     ended = []
     for run in client().search_runs(
         [experiment_id],
-        filter_string=f"attributes.status = 'RUNNING' and tags.`dlops.host` = '{host}'",
+        filter_string=f"attributes.status = 'RUNNING' and tags.`{tag.HOST}` = '{host}'",
         max_results=1000,
     ):
         if not _owner_alive(run.data.tags):
@@ -82,18 +84,18 @@ def reap(experiment_id: str) -> list[str]:
         for run in client().search_runs(
             [experiment_id],
             filter_string=(
-                f"tags.`mlflow.parentRunId` = '{parent}' and tags.`dlops.kind` = 'training' "
+                f"tags.`{tag.PARENT_RUN}` = '{parent}' and tags.`{tag.RUN_KIND}` = 'training' "
                 "and attributes.status = 'FINISHED'"
             ),
         ):
-            if "dlops.outcome" not in run.data.tags:
+            if tag.OUTCOME not in run.data.tags:
                 _end_killed(run.info.run_id)
                 ended.append(run.info.run_id)
     return ended
 
 
 def _end_killed(run_id: str) -> None:
-    set_tags(run_id, {"dlops.ended": "process gone; ended by the next run"})
+    set_tags(run_id, {tag.ENDED: "process gone; ended by the next run"})
     client().set_terminated(run_id, "KILLED")
 
 
@@ -102,7 +104,7 @@ def start_pipeline_run(experiment_id: str, families: list[str], tags: dict[str, 
     run = client().create_run(
         experiment_id,
         run_name=f"pipeline {'+'.join(families)} {_stamp()}",
-        tags={"dlops.kind": "pipeline", **process_tags(), **tags},
+        tags={tag.RUN_KIND: "pipeline", **process_tags(), **tags},
     )
     return run.info.run_id
 
@@ -115,9 +117,9 @@ def start_family_run(
     tags: dict[str, str],
 ) -> str:
     """A family's training run, nested under the pipeline run, named for people."""
-    all_tags = {"dlops.kind": "training", **process_tags(), **tags}
+    all_tags = {tag.RUN_KIND: "training", **process_tags(), **tags}
     if parent_run_id:
-        all_tags["mlflow.parentRunId"] = parent_run_id
+        all_tags[tag.PARENT_RUN] = parent_run_id
     run = client().create_run(
         experiment_id, run_name=f"{family} {data_version[:8]} {_stamp()}", tags=all_tags
     )
@@ -129,13 +131,31 @@ def end_run(run_id: str, ok: bool, status: str | None = None) -> None:
     client().set_terminated(run_id, status or ("FINISHED" if ok else "FAILED"))
 
 
+def interrupted(exc: BaseException) -> bool:
+    """Ctrl-C, SIGTERM (Prefect's cancellation) or exit, rather than an error."""
+    return not isinstance(exc, Exception)
+
+
+def end_failed(run_id: str, exc: BaseException) -> None:
+    """End a run that an error (FAILED) or an interruption (KILLED) stopped, if still open.
+
+    Never raises: the error that stopped the run is the one to report (a run left RUNNING is
+    ended by the next pipeline run, `reap`).
+    """
+    try:
+        if client().get_run(run_id).info.status == "RUNNING":
+            end_run(run_id, ok=False, status="KILLED" if interrupted(exc) else None)
+    except Exception as error:  # the tracking server itself may be what failed
+        log.warning("could not end run %s: %s", run_id, error)
+
+
 def last_successful_run(experiment_id: str, family: str):
     """The family's latest training run that went through the whole chain, or None."""
     found = client().search_runs(
         [experiment_id],
         filter_string=(
-            f"tags.family = '{family}' and tags.`dlops.kind` = 'training' "
-            "and tags.`dlops.outcome` = 'ok' and attributes.status = 'FINISHED'"
+            f"tags.{tag.FAMILY} = '{family}' and tags.`{tag.RUN_KIND}` = 'training' "
+            f"and tags.`{tag.OUTCOME}` = 'ok' and attributes.status = 'FINISHED'"
         ),
         order_by=["attributes.start_time DESC"],
         max_results=1,
@@ -148,8 +168,8 @@ def unfinished_runs(experiment_id: str, family: str, fingerprint: str) -> list:
     return client().search_runs(
         [experiment_id],
         filter_string=(
-            f"tags.family = '{family}' and tags.`dlops.kind` = 'training' "
-            f"and tags.fingerprint = '{fingerprint}' "
+            f"tags.{tag.FAMILY} = '{family}' and tags.`{tag.RUN_KIND}` = 'training' "
+            f"and tags.{tag.FINGERPRINT} = '{fingerprint}' "
             "and attributes.status != 'FINISHED' and attributes.status != 'RUNNING'"
         ),
         order_by=["attributes.start_time DESC"],
@@ -167,14 +187,14 @@ def record_skip(
     """A short finished run saying the family was not retrained because nothing changed."""
     all_tags = {
         **process_tags(),
-        "dlops.kind": "skipped",
-        "skipped": "unchanged",
-        "family": family,
-        "data_version": data_version or "",
+        tag.RUN_KIND: "skipped",
+        tag.SKIPPED: "unchanged",
+        tag.FAMILY: family,
+        tag.DATA_VERSION: data_version or "",
         **tags,
     }
     if parent_run_id:
-        all_tags["mlflow.parentRunId"] = parent_run_id
+        all_tags[tag.PARENT_RUN] = parent_run_id
     run = client().create_run(
         experiment_id, run_name=f"{family} unchanged {_stamp()}", tags=all_tags
     )

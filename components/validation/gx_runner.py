@@ -91,19 +91,16 @@ def _checkpoint(context, name: str, expectations: list):
 def run_suite(
     project: Project,
     family: str,
-    frame=None,
-    expectations: list | None = None,
+    tables: dict[str, tuple],
     stats: dict[str, int] | None = None,
-    tables: dict[str, tuple] | None = None,
 ) -> ValidationReport:
-    """Validate a frame against its expectations; write Data Docs and the family's result JSON.
+    """Validate each table (name → (frame, expectations)) as one gate.
 
-    `tables` (name → (frame, expectations)) validates several tables as one gate.
+    Writes the Data Docs and the family's result JSON.
     """
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
-    tables = tables or {"data": (frame, expectations)}
     context = gx.get_context(mode="file", project_root_dir=str(project.work))
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
     success, failures, results = True, [], []

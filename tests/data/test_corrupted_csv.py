@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from components.data.builtin import breast_cancer
+from components.kinds.tabular_classification.data import breast_cancer
 from tests.pipeline_helpers import registry_state, tiny_config, training_runs
 
 
@@ -71,12 +71,12 @@ def test_corrupted_csv_stops_before_training(kind, declared_schema, project, tmp
 
 def test_valid_csv_passes_the_same_suite(declared_schema, project, tmp_path):
     from components.data import ingest
-    from components.settings import load_family
-    from components.validation.tabular import validate_tabular
+    from components.config import load_family
+    from components.validation.validate import validate_folder
 
     path = tmp_path / "good.csv"
     breast_cancer().to_csv(path, index=False)
     settings = load_family(project, "mlp", declared_schema, [f"data.source=csv:{path}"])
-    report = validate_tabular(project, settings, ingest.stage(project, settings))
+    report = validate_folder(project, settings, ingest.stage(project, settings))
     assert report.success, report.failures
     assert report.stats["rows"] == 569

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from components.data.series import CSV_NAME
+from components.kinds.forecasting.data import CSV_NAME
 
 # Small windows so a short synthetic series is long enough; overrides as a user would pass them.
 SMALL = [
@@ -65,10 +65,10 @@ CASES = {
 
 
 def _validate(project, folder, overrides=SMALL):
-    from components.settings import load_family
-    from components.validation.series import validate_series
+    from components.config import load_family
+    from components.validation.validate import validate_folder
 
-    return validate_series(project, load_family(project, "rnn", None, overrides), folder)
+    return validate_folder(project, load_family(project, "rnn", None, overrides), folder)
 
 
 @pytest.mark.parametrize("kind", sorted(CASES))
@@ -95,9 +95,9 @@ def test_clean_series_passes_with_its_gaps_counted(project, tmp_path):
 
 
 def test_builtin_co2_passes_the_default_suite(project, tmp_path):
-    from components.tasks import task_for
+    from components.kinds import kind_for
 
-    task_for("rnn").write_builtin("rnn", tmp_path)
+    kind_for("rnn").write_builtin("rnn", tmp_path)
     report = _validate(project, tmp_path, overrides=[])
     assert report.success, report.failures
     assert report.stats["rows"] == 2284 and report.stats["gaps"] == 59

@@ -10,7 +10,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.pipeline_helpers import bentoml_serve, registry_state, training_runs
+from tests.pipeline_helpers import (
+    asgi_client,
+    assert_lineage,
+    bentoml_serve,
+    registry_state,
+    training_runs,
+)
 
 pytestmark = pytest.mark.integration
 DLOPS = str(Path(sys.executable).parent / "dlops")
@@ -193,6 +199,25 @@ def test_unfinished_runs_are_never_registered(first_run):
         register("dlops-mlp", "models:/none", run.info.run_id, {})
 
 
+def test_the_flow_ends_its_run_failed_when_a_step_fails(first_run, monkeypatch):
+    """The flow owns the training run: a step that fails after it opened ends it FAILED."""
+    from components.project import DlopsError
+    from components.tracking.runs import client
+    from pipelines import steps
+    from pipelines.training import training_pipeline
+
+    def broken(project, settings, run_id):
+        raise DlopsError("scoring broke")
+
+    before = registry_state("dlops-mlp")
+    monkeypatch.setattr(steps, "evaluate_run", broken)
+    [outcome] = training_pipeline(families=["mlp"], config=first_run["config"])
+    assert outcome["status"] == "failed" and outcome["message"] == "scoring broke"
+    run = client().get_run(outcome["run_id"])
+    assert run.info.status == "FAILED" and "dlops.outcome" not in run.data.tags
+    assert registry_state("dlops-mlp") == before  # nothing registered, no alias moved
+
+
 def test_users_own_csv(first_run, project, tmp_path):
     from pipelines.training import training_pipeline
 
@@ -242,7 +267,7 @@ def served(first_run, project_env):
 def test_service_answers_with_lineage(served, first_run):
     import httpx
 
-    from components.data.builtin import breast_cancer
+    from components.kinds.tabular_classification.data import breast_cancer
 
     frame = breast_cancer()
     rows = frame.drop(columns="target").head(4).to_numpy().tolist()
@@ -251,9 +276,11 @@ def test_service_answers_with_lineage(served, first_run):
     body = response.json()
     assert body["model_version"] == "1"
     assert body["data_version"] == first_run["outcome"]["data_version"]
+    assert_lineage(body, "mlp")
     assert len(body["predictions"]) == 4
-    for prediction in body["predictions"]:
-        assert prediction["class"] in (0, 1)
+    for prediction in body["predictions"]:  # the built-in labels are served by name
+        assert prediction["class"] in ("malignant", "benign")
+        assert set(prediction["probabilities"]) == {"malignant", "benign"}
         assert sum(prediction["probabilities"].values()) == pytest.approx(1, abs=1e-4)
     records = frame.drop(columns="target").head(2).to_dict(orient="records")
     by_name = httpx.post(f"{served}/predict", json={"records": records}, timeout=10)
@@ -265,29 +292,57 @@ def test_service_answers_with_lineage(served, first_run):
         assert httpx.get(f"{served}/{probe}", timeout=5).status_code == 200
 
 
-@pytest.mark.parametrize(
-    ("body", "why"),
-    [
-        ('{"rows": "abc"}', "wrong type"),
-        ('{"rows": [[1, 2, 3]]}', "wrong width"),
-        ('{"rows": [[NaN' + ", 1" * 29 + "]]}", "NaN"),
-        ('{"rows": []}', "empty batch"),
-        ('{"rows": [' + ",".join(["[" + ",".join(["1"] * 30) + "]"] * 1025) + "]}", "oversized"),
-        ('{"rows": [[' + ",".join(["1"] * 30) + ']], "extra": 1}', "unknown field"),
-        ('{"records": [{"mean_radius": 1}]}', "missing features"),
-        ('{"rows": [["1"' + ", 1" * 29 + "]]}", "string number"),
-        ("{not json", "malformed JSON"),
-        ("{}", "no input"),
-    ],
-)
-def test_malformed_requests_get_4xx(served, body, why):
+MALFORMED = [
+    ('{"rows": "abc"}', "rows: Input should be a valid array"),
+    ('{"rows": [[1, 2, 3]]}', "must have exactly 30 numbers"),
+    ('{"rows": [[NaN' + ", 1" * 29 + "]]}", "rows[0][0]: Input should be a finite number"),
+    ('{"rows": []}', "rows: List should have at least 1 item"),
+    (
+        '{"rows": [' + ",".join(["[" + ",".join(["1"] * 30) + "]"] * 1025) + "]}",
+        "exceeds the limit",
+    ),
+    (
+        '{"rows": [[' + ",".join(["1"] * 30) + ']], "extra": 1}',
+        "extra: Extra inputs are not permitted",
+    ),
+    ('{"records": [{"mean_radius": 1}]}', "records[0]: missing features"),
+    ('{"rows": [["1"' + ", 1" * 29 + "]]}", "rows[0][0]: Input should be a valid number"),
+    ("{not json", "Invalid JSON"),
+    ("{}", "send exactly one of `rows` or `records`"),
+]
+
+
+@pytest.mark.parametrize(("body", "message"), MALFORMED)
+def test_malformed_requests_get_4xx(served, body, message):
     import httpx
 
     response = httpx.post(
         f"{served}/predict", content=body, headers={"content-type": "application/json"}, timeout=10
     )
-    assert 400 <= response.status_code < 500, (why, response.status_code, response.text)
-    assert "error" in response.text
+    assert 400 <= response.status_code < 500, (message, response.status_code, response.text)
+    error = response.json()
+    assert message in error["error"] and "IODescriptor" not in response.text
+    assert_lineage(error, "mlp")
+
+
+def test_service_in_process(first_run):
+    """The same service through its ASGI app: answers, errors in the request's terms, metadata."""
+    from components.kinds.tabular_classification.data import breast_cancer
+
+    rows = breast_cancer().drop(columns="target").head(3).to_numpy().tolist()
+    with asgi_client("mlp", "dlops-mlp:v1") as client:
+        body = client.post("/predict", json={"rows": rows}).json()
+        assert [p["class"] for p in body["predictions"]] != [] and len(body["predictions"]) == 3
+        assert_lineage(body, "mlp")
+        for request, message in MALFORMED:
+            response = client.post(
+                "/predict", content=request, headers={"content-type": "application/json"}
+            )
+            assert 400 <= response.status_code < 500 and message in response.json()["error"]
+        metadata = client.post("/metadata").json()
+        assert metadata["classes"] == ["malignant", "benign"] and metadata["labels"] == [0, 1]
+        assert len(metadata["features"]) == 30
+        assert client.get("/readyz").status_code == 200
 
 
 def test_cli_status_and_data_status(first_run, project_env):

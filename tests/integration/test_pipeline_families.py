@@ -12,7 +12,7 @@ import httpx
 import numpy as np
 import pytest
 
-from tests.pipeline_helpers import bentoml_serve
+from tests.pipeline_helpers import asgi_client, assert_lineage, bentoml_serve
 
 pytestmark = pytest.mark.integration
 FAMILIES = ["mlp", "cnn", "rnn", "gan"]
@@ -117,6 +117,17 @@ def _png(pixels: np.ndarray) -> bytes:
 def _lineage(body: dict, outcome: dict, family: str) -> None:
     assert body["model_version"] == "1" and body["model_name"] == f"dlops-{family}"
     assert body["data_version"] == outcome["data_version"]
+    assert_lineage(body, family)
+
+
+def _refused(responses, family: str) -> None:
+    """Each is a 4xx whose body names the problem in the request's terms, with the lineage."""
+    assert [r.status_code // 100 for r in responses] == [4] * len(responses), [
+        r.text for r in responses
+    ]
+    for response in responses:
+        assert "IODescriptor" not in response.text and response.json()["error"]
+        assert_lineage(response.json(), family)
 
 
 def test_cnn_service(families_run, project_env):
@@ -153,7 +164,7 @@ def test_cnn_service(families_run, project_env):
                 headers={"content-type": "application/json"},
             ),
         ]
-        assert [r.status_code // 100 for r in bad] == [4] * len(bad), [r.text for r in bad]
+        _refused(bad, "cnn")
 
 
 def test_rnn_service(families_run, project_env):
@@ -171,14 +182,16 @@ def test_rnn_service(families_run, project_env):
             {"history": history, "horizon": 8},
             {"history": [True] + history},
         ]
-        codes = [httpx.post(f"{url}/forecast", json=b, timeout=30).status_code for b in bad]
+        refused = [httpx.post(f"{url}/forecast", json=b, timeout=30) for b in bad]
         nan = httpx.post(
             f"{url}/forecast",
             content=b'{"history": [NaN, 1.0]}',
             headers={"content-type": "application/json"},
             timeout=30,
         )
-        assert [c // 100 for c in [*codes, nan.status_code]] == [4] * (len(bad) + 1)
+        _refused([*refused, nan], "rnn")
+        assert "history[0]: Input should be a valid number" in refused[1].json()["error"]
+        assert "at least 52" in refused[0].json()["error"]
 
 
 def test_gan_service(families_run, project_env):
@@ -203,5 +216,37 @@ def test_gan_service(families_run, project_env):
             {"n": 100000, "seed": 1},
             {"n": 2, "seed": 1, "format": "jpeg"},
         ]
-        codes = [httpx.post(f"{url}/generate", json=b, timeout=30).status_code for b in bad]
-        assert [c // 100 for c in codes] == [4] * len(bad)
+        refused = [httpx.post(f"{url}/generate", json=b, timeout=30) for b in bad]
+        _refused(refused, "gan")
+        assert refused[2].json()["error"] == "n: Field required"
+        assert refused[4].json()["error"].startswith("digit: must be one of")
+
+
+def test_services_in_process(families_run):
+    """CNN, RNN and GAN through their ASGI apps: answers and refusals, as over HTTP."""
+    from sklearn.datasets import load_digits
+
+    image = np.rint(load_digits().images[0] * 255 / 16)
+    with asgi_client("cnn", "dlops-cnn:v1") as client:
+        upload = client.post("/classify", files=[("images", ("a.png", _png(image), "image/png"))])
+        assert upload.status_code == 200, upload.text
+        _lineage(upload.json(), families_run["cnn"], "cnn")
+        arrays = client.post("/predict", json={"images": [(image / 255).tolist()]})
+        assert arrays.json()["predictions"] == upload.json()["predictions"]
+        _refused(
+            [
+                client.post("/classify", files=[("images", ("x.png", b"not an image"))]),
+                client.post("/predict", json={"images": [[[2.0, 0], [0, 0]]]}),
+            ],
+            "cnn",
+        )
+    with asgi_client("rnn", "dlops-rnn:v1") as client:
+        ok = client.post("/forecast", json={"history": [350.0 + 0.03 * i for i in range(60)]})
+        assert ok.status_code == 200 and len(ok.json()["forecast"]) == 4
+        _lineage(ok.json(), families_run["rnn"], "rnn")
+        _refused([client.post("/forecast", json={"history": [1.0]})], "rnn")
+    with asgi_client("gan", "dlops-gan:v1") as client:
+        made = client.post("/generate", json={"n": 2, "seed": 3, "digit": 5})
+        assert made.status_code == 200 and made.json()["digits"] == [5, 5]
+        _lineage(made.json(), families_run["gan"], "gan")
+        _refused([client.post("/generate", json={"n": 2, "digit": 12})], "gan")

@@ -56,8 +56,8 @@ def test_sigkill_mid_epoch_then_resume_gives_the_same_weights(
 ):
     from prefect.settings import PREFECT_API_URL
 
+    from components.runtime.checkpoint import Checkpointer
     from components.tracking.runs import client
-    from components.training.checkpoint import Checkpointer
 
     config = tiny_config(tmp_path, SLOW)
     env = {**os.environ, "PREFECT_API_URL": PREFECT_API_URL.value()}
@@ -109,10 +109,10 @@ def test_sigkill_mid_epoch_then_resume_gives_the_same_weights(
 
 def uninterrupted(project, config, tmp_path):
     """Train as `dlops run` does (same settings, seed and CPU thread count), in one go."""
+    from components.config import load_family
+    from components.kinds import kind_for
     from components.models import build_model
-    from components.settings import load_family
-    from components.tasks import task_for
-    from components.training.trainer import seed_everything
+    from components.runtime.device import seed_everything
 
     fresh_threads = subprocess.run(
         [sys.executable, "-c", "import torch; print(torch.get_num_threads())"],
@@ -124,7 +124,7 @@ def uninterrupted(project, config, tmp_path):
     torch.set_num_threads(int(fresh_threads.stdout))
     try:
         settings = load_family(project, "mlp", config, [f"registry.model_name={MODEL}"])
-        task = task_for("mlp")
+        task = kind_for("mlp")
         split = task.load_split(project.data / "mlp", settings)
         seed_everything(settings.train.seed)
         model = build_model("mlp", settings.model, split.dims)

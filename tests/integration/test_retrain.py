@@ -82,7 +82,7 @@ def test_another_familys_new_data_does_not_retrain(hooked, project, tmp_path):
     import shutil
 
     from components.data import versioning
-    from components.data.images import write_digits
+    from components.kinds.image_classification.data import write_digits
     from components.tracking.runs import client
 
     config, _ = hooked
@@ -145,19 +145,19 @@ def test_transient_failure_is_retried(hooked, project, monkeypatch):
 
 def test_bad_rows_fail_validation_once_and_notify(hooked, project, monkeypatch):
     from components.data.versioning import current_version
-    from components.tasks.tabular import TabularClassification
+    from components.kinds.tabular_classification.kind import TabularClassification
 
     config, bodies = hooked
     versions = registry_state("dlops-mlp")
     version = current_version(project)
     calls = []
-    real_validate = TabularClassification.validate
+    real_suite = TabularClassification.suite
 
     def counted(self, *args, **kwargs):
         calls.append(1)
-        return real_validate(self, *args, **kwargs)
+        return real_suite(self, *args, **kwargs)
 
-    monkeypatch.setattr(TabularClassification, "validate", counted)
+    monkeypatch.setattr(TabularClassification, "suite", counted)
     csv = project.data / "mlp" / "data.csv"
     good = csv.read_bytes()
     csv.write_text(

@@ -4,10 +4,12 @@ import numpy as np
 import pytest
 import torch
 
+from components.kinds.card import load_model, save_model
+from components.kinds.image_classification.inference import ImageCard
 from components.models import build_model
-from components.models.artifact import load_model, save_model
+from components.runtime.device import seed_everything
+from components.runtime.trainer import evaluate_loss, fit
 from components.settings import SplitSettings, TrainSettings
-from components.training.trainer import evaluate_loss, fit, seed_everything
 
 CPU = torch.device("cpu")
 CONFIG = {"channels": [8, 16], "kernel_size": 3, "dropout": 0.0, "shift": 1}
@@ -49,10 +51,10 @@ def test_loss_falls_on_a_tiny_batch():
     seed_everything(0)
     x, y = torch.rand(16, 1, 8, 8), torch.arange(16) % 4
     model = cnn(classes=4, shift=0)
-    before, _ = evaluate_loss(model, x, y, torch.nn.functional.cross_entropy, CPU, 16)
+    before, _ = evaluate_loss(model, (x, y), torch.nn.functional.cross_entropy, CPU, 16)
     settings = TrainSettings(epochs=40, batch_size=16, learning_rate=0.01, progress=False)
     fit(model, (x, y), (x, y), settings, CPU)
-    after, accuracy = evaluate_loss(model, x, y, torch.nn.functional.cross_entropy, CPU, 16)
+    after, accuracy = evaluate_loss(model, (x, y), torch.nn.functional.cross_entropy, CPU, 16)
     assert after < before / 4
     assert accuracy == 1.0
 
@@ -62,7 +64,7 @@ def digits_model():
     """The default CNN trained for a few epochs on the digits, and the test split."""
     from sklearn.datasets import load_digits
 
-    from components.data.splits import split_indices
+    from components.runtime.splits import split_indices
 
     digits = load_digits()
     x = (digits.images / 16.0).astype(np.float32)[:, None]  # (N, 1, 8, 8) in [0, 1]
@@ -104,12 +106,50 @@ def test_prediction_does_not_depend_on_batch_company(digits_model):
 
 def test_weights_round_trip_without_pickle(tmp_path, digits_model):
     model, x, _ = digits_model
-    card = {
-        "family": "cnn",
-        "model": {**CONFIG, "channels": [16, 32]},
-        "dims": {"n_channels": 1, "image_size": 8, "n_classes": 10},
-    }
+    card = ImageCard(
+        family="cnn",
+        kind="image_classification",
+        model={**CONFIG, "channels": [16, 32]},
+        dims={"n_channels": 1, "image_size": 8, "n_classes": 10},
+        classes=[str(d) for d in range(10)],
+        image_size=8,
+        mode="L",
+    )
     save_model(model, card, tmp_path)
     loaded, _ = load_model(tmp_path)
     with torch.no_grad():
         assert torch.equal(model(x[:4]), loaded(x[:4]))  # BatchNorm statistics travel too
+
+
+@pytest.mark.parametrize("workers", [0, 1])
+def test_streamed_from_files_trains_exactly_as_in_memory(tmp_path, workers):
+    """A folder read batch by batch (DataLoader, `workers` processes) gives the same model."""
+    from components.kinds import kind_for
+    from components.kinds.image_classification.data import ImageFiles, write_digits
+    from components.runtime.datasets import ArrayDataset
+    from components.settings import FamilySettings
+
+    folder = tmp_path / "digits"
+    write_digits(folder)
+    for extra in sorted(folder.rglob("*.png"))[300:]:  # a few hundred images are enough
+        extra.unlink()
+    kind, trained = kind_for("cnn"), []
+    for in_memory_mb in (0, 100):
+        settings = FamilySettings(
+            family="cnn",
+            data={"target": "class", "in_memory_mb": in_memory_mb, "workers": workers},
+            model=CONFIG,
+            train={"epochs": 3, "batch_size": 32, "progress": False},
+        )
+        split = kind.load_split(folder, settings)
+        streamed = isinstance(split.data["train"], ImageFiles)
+        assert streamed == (in_memory_mb == 0)
+        assert streamed or isinstance(split.data["train"], ArrayDataset)
+        seed_everything(0)
+        model = build_model("cnn", settings.model, split.dims)
+        result = kind.fit(model, split, settings, CPU, tmp_path)
+        card = kind.make_card(settings, split, best_epoch=result.best_epoch)
+        trained.append((result.history, model.state_dict(), kind.score(model, card, split)))
+    (history, weights, scores), (history_again, weights_again, scores_again) = trained
+    assert history == history_again and scores == scores_again
+    assert all(torch.equal(weights[k], weights_again[k]) for k in weights)

@@ -6,13 +6,14 @@ import numpy as np
 import pytest
 import torch
 
-from components.evaluation.generation import frechet_distance
+from components.kinds.card import load_model, save_model
+from components.kinds.image_generation.fit import fit_gan
+from components.kinds.image_generation.inference import GenerationCard
 from components.models import build_model
-from components.models.artifact import load_model, save_model
 from components.models.gan import generate
+from components.runtime.device import seed_everything
+from components.runtime.distances import frechet_distance
 from components.settings import TrainSettings
-from components.training.gan_trainer import fit_gan
-from components.training.trainer import seed_everything
 
 CPU = torch.device("cpu")
 
@@ -60,7 +61,18 @@ def test_same_seed_same_images_and_saved_model_generates_the_same(tmp_path):
     second, _ = generate(model, 8, seed=5)
     assert torch.equal(first, second)
     assert not torch.equal(first, generate(model, 8, seed=6)[0])
-    save_model(model, {"family": "gan", "model": {}, "dims": DIGITS}, tmp_path)
+    card = GenerationCard(
+        family="gan",
+        kind="image_generation",
+        model={},
+        dims=DIGITS,
+        classes=[str(d) for d in range(10)],
+        image_size=8,
+        mode="L",
+        latent_dim=32,
+        conditional=True,
+    )
+    save_model(model, card, tmp_path)
     loaded, _ = load_model(tmp_path)
     assert any(k.startswith("discriminator.") for k in loaded.state_dict())
     assert torch.equal(first, generate(loaded, 8, seed=5)[0])

@@ -1,11 +1,14 @@
 """Behavioural tests of the MLP and its trainer: shapes, learning, determinism, early stopping."""
 
+import pytest
 import torch
 
+from components.kinds.card import WEIGHTS, load_model, save_model
+from components.kinds.tabular_classification.inference import TabularCard
 from components.models import build_model
-from components.models.artifact import WEIGHTS, load_model, save_model
+from components.runtime.device import resolve_device, seed_everything
+from components.runtime.trainer import evaluate_loss, fit
 from components.settings import TrainSettings
-from components.training.trainer import evaluate_loss, fit, resolve_device, seed_everything
 
 CPU = torch.device("cpu")
 QUIET = {"progress": False}
@@ -42,10 +45,10 @@ def test_loss_falls_and_separable_data_is_learned():
     x, y = blobs()
     model = mlp()
     model.fit_normalizer(x)
-    before, _ = evaluate_loss(model, x, y, torch.nn.functional.cross_entropy, CPU, 64)
+    before, _ = evaluate_loss(model, (x, y), torch.nn.functional.cross_entropy, CPU, 64)
     fit(model, (x, y), blobs(seed=1), TrainSettings(epochs=30, **QUIET), CPU)
     after, accuracy = evaluate_loss(
-        model, *blobs(seed=2), torch.nn.functional.cross_entropy, CPU, 64
+        model, blobs(seed=2), torch.nn.functional.cross_entropy, CPU, 64
     )
     assert after < before / 2
     assert accuracy > 0.95
@@ -69,7 +72,7 @@ def test_early_stopping_keeps_best_epoch():
     result = fit(model, (x, y), noise_val, TrainSettings(epochs=200, patience=3, **QUIET), CPU)
     assert result.stopped_early and len(result.history) < 200
     assert len(result.history) - result.best_epoch == 3
-    val_loss, _ = evaluate_loss(model, *noise_val, torch.nn.functional.cross_entropy, CPU, 64)
+    val_loss, _ = evaluate_loss(model, noise_val, torch.nn.functional.cross_entropy, CPU, 64)
     assert abs(val_loss - result.best_val_loss) < 1e-5
 
 
@@ -82,11 +85,15 @@ def test_prediction_does_not_depend_on_batch_company():
 
 def test_weights_round_trip_without_pickle(tmp_path):
     model = mlp().eval()
-    card = {
-        "family": "mlp",
-        "model": {"hidden_sizes": [16], "dropout": 0.0},
-        "dims": {"n_features": 4, "n_classes": 2},
-    }
+    card = TabularCard(
+        family="mlp",
+        kind="tabular_classification",
+        model={"hidden_sizes": [16], "dropout": 0.0},
+        dims={"n_features": 4, "n_classes": 2},
+        features=["a", "b", "c", "d"],
+        classes=[0, 1],
+        class_names=["no", "yes"],
+    )
     save_model(model, card, tmp_path)
     assert (tmp_path / WEIGHTS).read_bytes()[8:9] == b"{"  # safetensors: JSON header, no pickle
     loaded, loaded_card = load_model(tmp_path)
@@ -96,7 +103,26 @@ def test_weights_round_trip_without_pickle(tmp_path):
     assert loaded_card == card
 
 
-def test_auto_device_on_this_machine():
-    device = resolve_device("auto")
-    assert device.type == ("cuda" if torch.cuda.is_available() else device.type)
+def test_auto_device_picks_cuda_then_mps_then_cpu():
+    if torch.cuda.is_available():
+        expected = "cuda"
+    elif torch.backends.mps.is_available():
+        expected = "mps"
+    else:
+        expected = "cpu"
+    assert resolve_device("auto").type == expected
     assert resolve_device("cpu").type == "cpu"
+
+
+def test_an_absent_device_is_refused():
+    absent = [
+        name
+        for name, here in (
+            ("cuda", torch.cuda.is_available()),
+            ("mps", torch.backends.mps.is_available()),
+        )
+        if not here
+    ]
+    for name in absent:
+        with pytest.raises(RuntimeError, match=f"train.device={name}"):
+            resolve_device(name)

@@ -4,11 +4,12 @@ import numpy as np
 import pytest
 import torch
 
+from components.kinds.image_generation.fit import fit_gan
 from components.models import build_model
+from components.runtime.checkpoint import Checkpointer
+from components.runtime.device import seed_everything
+from components.runtime.trainer import fit
 from components.settings import TrainSettings
-from components.training.checkpoint import Checkpointer
-from components.training.gan_trainer import fit_gan
-from components.training.trainer import fit, seed_everything
 
 CPU = torch.device("cpu")
 

@@ -4,11 +4,12 @@ import numpy as np
 import pytest
 import torch
 
+from components.kinds.card import load_model, save_model
+from components.kinds.forecasting.inference import ForecastCard
 from components.models import build_model
-from components.models.artifact import load_model, save_model
+from components.runtime.device import one_cpu_thread, seed_everything
+from components.runtime.trainer import fit
 from components.settings import TrainSettings
-from components.tasks.forecasting import one_cpu_thread
-from components.training.trainer import fit, seed_everything
 
 CPU = torch.device("cpu")
 QUIET = {"progress": False}
@@ -82,11 +83,17 @@ def test_forecast_follows_a_shifted_level():
 def test_weights_round_trip_without_pickle(tmp_path):
     model = rnn().eval()
     model.fit_normalizer(seasonal_windows(n=4)[0])
-    card = {
-        "family": "rnn",
-        "model": {"cell": "gru", "hidden_size": 8, "num_layers": 1, "dropout": 0.0},
-        "dims": {"window": 8, "horizon": 3},
-    }
+    card = ForecastCard(
+        family="rnn",
+        kind="forecasting",
+        model={"cell": "gru", "hidden_size": 8, "num_layers": 1, "dropout": 0.0},
+        dims={"window": 8, "horizon": 3},
+        window=8,
+        horizon=3,
+        season_length=8,
+        frequency="W-SAT",
+        target="value",
+    )
     save_model(model, card, tmp_path / "model")
     loaded, _ = load_model(tmp_path / "model")
     x = torch.randn(2, 8) + 300

@@ -1,9 +1,10 @@
-"""Fingerprints (data entries, config, code closure) and which failures count as transient."""
+"""Fingerprints: data entries, config, and the code closure a family's chain imports."""
 
 import hashlib
 
 import pytest
 
+from components import code
 from components.tracking import fingerprint as fp
 
 
@@ -17,6 +18,7 @@ def code_root(tmp_path, monkeypatch):
     (pkg / "b.py").write_text("def g():\n    return 1\n")
     (pkg / "c.py").write_text("X = 1\n")
     monkeypatch.setattr(fp, "CODE_ROOT", tmp_path)
+    monkeypatch.setattr(code, "CODE_ROOT", tmp_path)
     fp.code_fingerprint.cache_clear()
     yield pkg
     fp.code_fingerprint.cache_clear()
@@ -40,15 +42,9 @@ def test_each_family_code_excludes_the_other_families_models():
         modules = fp.family_modules(family)
         assert modules[0] == f"components.models.{own}"
     # an edit to the GAN's model file must not retrain the MLP: gan.py is outside its closure
-    seen, todo = set(), list(fp.family_modules("mlp"))
-    while todo:
-        module = todo.pop()
-        path = fp._module_file(module)
-        if module in seen or path is None:
-            continue
-        seen.add(module)
-        todo.extend(fp._imports(module, path))
-    assert "components.models.mlp" in seen and "components.training.trainer" in seen
+    seen = set(code.closure(fp.family_modules("mlp")).modules)
+    assert "components.models.mlp" in seen and "components.runtime.trainer" in seen
+    assert "components.kinds.tabular_classification.fit" in seen
     assert not seen & {"components.models.gan", "components.models.cnn", "components.models.rnn"}
 
 
@@ -73,49 +69,3 @@ def test_changes_names_the_parts_that_differ():
     assert fp.Fingerprint("d1", "c2", "k2").changes(tags) == ["config", "code"]
     assert current.changes({}) == ["data", "config", "code"]
     assert tags["fingerprint"] == current.combined != fp.Fingerprint("d2", "c1", "k1").combined
-
-
-def test_transient_failures_are_io_and_connections_not_bad_data():
-    from mlflow.exceptions import MlflowException
-
-    from components.project import DlopsError
-    from components.validation.gx_runner import ValidationFailed, ValidationReport
-    from pipelines.steps import transient
-
-    def raised_from(cause, exc):
-        try:
-            raise exc from cause
-        except Exception as error:
-            return error
-
-    assert transient(OSError("disk"))
-    assert transient(ConnectionRefusedError())
-    assert transient(raised_from(OSError("push failed"), DlopsError("DVC could not version")))
-    assert transient(MlflowException("API request to http://mlflow/api failed with exception x"))
-    assert not transient(DlopsError("data.source: CSV file not found: x.csv"))
-    assert not transient(ValueError("bug"))
-    assert not transient(FileNotFoundError("no such file")) and not transient(PermissionError())
-    assert not transient(
-        MlflowException("API request to http://m/api failed with error code 403 != 200")
-    )
-    assert transient(
-        MlflowException("API request to http://m/api failed with error code 503 != 200")
-    )
-
-    class UploadError(Exception):  # DVC's, by name: a push that did not reach the remote
-        pass
-
-    assert transient(raised_from(UploadError(2), DlopsError("DVC could not version data/mlp")))
-
-    def hidden():
-        try:
-            try:
-                raise ConnectionError("refused")
-            except ConnectionError:
-                raise DlopsError("a user error worded over it") from None
-        except DlopsError as error:
-            return error
-
-    assert not transient(hidden())  # `from None` hides the context
-    report = ValidationReport(family="mlp", success=False, failures=["x"])
-    assert not transient(raised_from(OSError("x"), ValidationFailed(report)))

@@ -62,7 +62,7 @@ def test_must_not_regress_blocks_a_better_headline():
 def test_recall_floor_metric():
     import numpy as np
 
-    from components.evaluation.classification import classification_metrics
+    from components.runtime.metrics import classification_metrics
 
     y = np.array([0, 0, 0, 1, 1, 2])
     metrics = classification_metrics(y, np.array([0, 0, 0, 1, 0, 0]), 3)

@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 
 from components.registry.gate import decide
 from components.registry.ledger import Entry, champion_chain
-from components.registry.stats import Outcomes, mcnemar_exact, paired_bootstrap
+from components.runtime.stats import Outcomes, mcnemar_exact, paired_bootstrap
 from components.settings import GateSettings
 
 GATE = GateSettings(resamples=500)
@@ -117,7 +117,7 @@ def test_rollback_restores_exactly_the_previous_champion(actions):
 
 
 def test_frechet_bootstrap_over_sample_sets():
-    from components.registry.stats import FeatureSets
+    from components.runtime.stats import FeatureSets
 
     rng = np.random.default_rng(0)
     reference = rng.normal(size=(300, 4))

@@ -4,8 +4,9 @@ from pathlib import Path
 
 import pytest
 
+from components.config import load_family, load_pipeline
 from components.project import DlopsError, Project
-from components.settings import load_family, load_pipeline, parse_overrides
+from components.settings import parse_overrides
 
 REPO = Project(Path(__file__).resolve().parents[2])
 
@@ -89,7 +90,7 @@ def test_flat_params_cover_the_resolved_config():
 def test_pipeline_retries_notify_and_schedule_are_typed(tmp_path):
     from pydantic import ValidationError
 
-    from components.settings import NotifySettings, RetrySettings, WebhookSettings, _describe
+    from components.settings import NotifySettings, RetrySettings, WebhookSettings, describe_errors
 
     assert RetrySettings(attempts=3, delay_s=2, backoff=2).delays() == [2, 4, 8]
     assert RetrySettings(attempts=0).delays() == []
@@ -99,7 +100,7 @@ def test_pipeline_retries_notify_and_schedule_are_typed(tmp_path):
         WebhookSettings()
     with pytest.raises(ValidationError) as error:
         WebhookSettings(url="ftp://hooks.example/T0KEN-SECRET")
-    message = _describe(error.value, "pipeline")  # what the CLI prints
+    message = describe_errors(error.value, "pipeline")  # what the CLI prints
     assert "must start with http" in message
     assert "T0KEN-SECRET" not in message  # a chat webhook's URL is its secret
     with pytest.raises(ValidationError):

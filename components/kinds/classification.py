@@ -1,0 +1,72 @@
+"""What the classifier kinds share: test scores, paired right/wrong outcomes, their plots."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar
+
+import numpy as np
+
+from components.kinds.base import Kind, Split, check_compatible
+from components.kinds.card import ClassifierCard
+from components.runtime.datasets import Batches
+from components.runtime.inference import CPU, proba_over
+from components.runtime.metrics import classification_metrics
+from components.runtime.plots import plot_confusion_matrix, plot_loss_curve
+
+SCORE_BATCH = 1024
+
+
+def test_predictions(model, split: Split) -> tuple[np.ndarray, np.ndarray]:
+    """Class probabilities (N, C) and true class indices (N,) of the test part, in order."""
+    batches = Batches(split.data["test"], SCORE_BATCH, CPU, workers=split.workers)
+    return proba_over(model, batches)
+
+
+def score(model, card: ClassifierCard, split: Split, keys: tuple[str, ...]) -> dict[str, float]:
+    """Test accuracy, macro-F1 and lowest per-class recall, as `test_*` metrics."""
+    check_compatible(card, split, keys)
+    proba, y = test_predictions(model, split)
+    metrics = classification_metrics(y, proba.argmax(axis=1), len(split.info["classes"]))
+    return {f"test_{name}": value for name, value in metrics.items()}
+
+
+def accuracy_outcomes(
+    model, card: ClassifierCard, split: Split, metric: str, keys: tuple[str, ...]
+):
+    """Right/wrong per test example: the paired form of `test_accuracy`."""
+    from components.runtime.stats import Outcomes
+
+    if metric != "test_accuracy":
+        return None
+    check_compatible(card, split, keys)
+    proba, y = test_predictions(model, split)
+    correct = proba.argmax(axis=1) == y
+    return Outcomes(correct.astype(np.float64), np.ones(len(correct)), correct)
+
+
+def plots(model, card: ClassifierCard, split: Split, history: list, folder: Path) -> list[Path]:
+    """The confusion matrix of the test part (classes by name) and the loss curve."""
+    proba, y = test_predictions(model, split)
+    return [
+        plot_confusion_matrix(y, proba.argmax(axis=1), card.names, folder / "confusion_matrix.png"),
+        plot_loss_curve(history, card.best_epoch, folder / "loss_curve.png"),
+    ]
+
+
+class ClassifierKind(Kind):
+    """A kind whose families classify: scored, gated and plotted alike (no kind of its own).
+
+    `compatible` names the card fields a model must share with the data to be scored on it.
+    """
+
+    compatible: ClassVar[tuple[str, ...]]
+
+    def score(self, model, card, split: Split) -> dict[str, float]:
+        return score(model, card, split, self.compatible)
+
+    def paired_outcomes(self, model, card, split: Split, metric: str):
+        return accuracy_outcomes(model, card, split, metric, self.compatible)
+
+    def plots(self, model, card, split: Split, history: list, folder: Path) -> list[Path]:
+        return plots(model, card, split, history, folder)

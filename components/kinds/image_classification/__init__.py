@@ -1,0 +1,1 @@
+"""Image classification (the CNN): a folder of class subfolders of images."""

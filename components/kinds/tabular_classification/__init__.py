@@ -1,0 +1,1 @@
+"""Tabular classification (the MLP): a CSV of numeric features and a label column."""

@@ -1,0 +1,55 @@
+"""Where a model runs: device choice, seeding, autocast and the CPU thread count."""
+
+from __future__ import annotations
+
+import random
+from contextlib import contextmanager, nullcontext
+
+import numpy as np
+import torch
+
+
+def resolve_device(name: str) -> torch.device:
+    """`auto` picks cuda, then mps, then cpu; an explicit device must exist."""
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("train.device=cuda but no CUDA device is available")
+    if name == "mps" and not torch.backends.mps.is_available():
+        raise RuntimeError("train.device=mps but no MPS device is available")
+    return torch.device(name)
+
+
+def seed_everything(seed: int) -> torch.Generator:
+    """Seed python, numpy and torch; return a generator for the batch order."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    return torch.Generator().manual_seed(seed)
+
+
+def autocast(device: torch.device):
+    """bf16 autocast on CUDA; a no-op context elsewhere (CPU stays fp32 and deterministic)."""
+    if device.type != "cuda":
+        return nullcontext()  # cheaper than a disabled torch.autocast on every batch
+    return torch.autocast(device_type="cuda", dtype=torch.bfloat16)
+
+
+@contextmanager
+def one_cpu_thread(device: torch.device):
+    """Run small recurrent nets on CPU with one thread, then restore the thread count.
+
+    Their per-step matrix products are far too small to split: extra threads only add
+    synchronisation, and on a busy machine they run several times slower than one thread.
+    """
+    threads = torch.get_num_threads()
+    if device.type == "cpu":
+        torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)

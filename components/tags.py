@@ -1,0 +1,51 @@
+"""Names of the MLflow tags dlops writes, and the lineage every run, version and answer carries.
+
+One module, so that a tag is spelled once: the steps write these names, `dlops status` and the
+retrain check search by them, the services answer with the lineage keys.
+"""
+
+from __future__ import annotations
+
+# Lineage: which data, code, config and device produced a model. The training run, its
+# registered version, the BentoML model and every served response carry all five.
+FAMILY = "family"
+DATA_VERSION = "data_version"
+GIT_COMMIT = "git_commit"
+CONFIG_HASH = "config_hash"
+DEVICE = "device"
+LINEAGE_KEYS = (FAMILY, DATA_VERSION, GIT_COMMIT, CONFIG_HASH, DEVICE)
+
+# What a run is and how it ended.
+RUN_KIND = "dlops.kind"  # pipeline | training | skipped | promotion
+OUTCOME = "dlops.outcome"  # "ok" once the family's whole chain succeeded
+ENDED = "dlops.ended"  # why a run was ended by someone else than its process
+HOST = "dlops.host"
+PID = "dlops.pid"
+PID_STARTED = "dlops.pid_started"
+PARENT_RUN = "mlflow.parentRunId"
+EXPERIMENT_KIND = "mlflow.experimentKind"
+MODEL_URI = "model_uri"
+ONLY_IF_CHANGED = "only_if_changed"
+
+# Retraining: fingerprints, skips and resumes.
+FINGERPRINT = "fingerprint"  # and fingerprint.data / .config / .code
+SKIPPED = "skipped"
+LAST_RUN = "last_run"
+RESUMED_FROM_RUN = "resumed_from_run"
+RESUMED_FROM_EPOCH = "resumed_from_epoch"
+
+# The gate's decision on a registered version.
+GATE_DECISION = "gate.decision"
+
+
+def lineage_tags(
+    family: str, data_version: str, commit: str, config_hash: str, device: str
+) -> dict[str, str]:
+    """The five tags every training run, registered version and served response carries."""
+    return {
+        FAMILY: family,
+        DATA_VERSION: data_version,
+        GIT_COMMIT: commit,
+        CONFIG_HASH: config_hash,
+        DEVICE: device,
+    }
