@@ -97,7 +97,15 @@ class DataSettings(_Strict):
     def _names_by_text(cls, value: Any) -> Any:
         # YAML reads `0: malignant` with an integer key: labels are matched as text
         if isinstance(value, dict):
-            return {str(key): str(name) for key, name in value.items()}
+            for key, name in value.items():
+                if not isinstance(name, str):  # YAML reads `yes`/`no` as booleans
+                    raise ValueError(
+                        f"the name of label {key} must be text, not {name!r}: quote it"
+                    )
+            names = {str(key): name for key, name in value.items()}
+            if len(set(names.values())) < len(names):
+                raise ValueError("two labels may not share a name")
+            return names
         return value
 
     @field_validator("source")
@@ -183,8 +191,13 @@ class FamilySettings(_Strict):
         return self.registry.model_name or f"dlops-{self.family}"
 
     def config_hash(self) -> str:
-        """Short stable hash of the resolved config (sorted JSON)."""
-        blob = json.dumps(self.model_dump(mode="json"), sort_keys=True).encode()
+        """Short stable hash of the resolved config (sorted JSON).
+
+        How data is read (`data.in_memory_mb`, `data.workers`) is left out: it changes no
+        result, so it does not make a new model.
+        """
+        dumped = self.model_dump(mode="json", exclude={"data": {"in_memory_mb", "workers"}})
+        blob = json.dumps(dumped, sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()[:12]
 
     def flat(self) -> dict[str, str]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
@@ -70,9 +71,13 @@ def request_error(body: Any) -> str:
     """One message for an error body: pydantic's details as `field: what it must be`."""
     if isinstance(body, list) and body:  # BentoML wraps some errors in a one-item list
         body = body[0]
+    if isinstance(body, str) and body.strip():
+        return body.strip()[:500]
     if not isinstance(body, dict):
         return "malformed request"
     details = body.get("detail")
+    if isinstance(details, str) and details:  # Starlette's HTTPException
+        return details
     if isinstance(details, list) and details:
         phrases = []
         for detail in details[:5]:
@@ -123,7 +128,8 @@ class RequestErrors:
                 body = json.loads(b"".join(chunks) or b"null")
             except ValueError:
                 body = {"error": b"".join(chunks).decode(errors="replace")[:500]}
-            payload = json.dumps({"error": request_error(body), **self.lineage()}).encode()
+            message = request_error(body) if body else HTTPStatus(start["status"]).phrase
+            payload = json.dumps({"error": message, **self.lineage()}).encode()
             headers = [
                 (k, v)
                 for k, v in start.get("headers", [])

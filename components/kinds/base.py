@@ -52,12 +52,16 @@ class Split:
     workers: int = 0  # loader processes for file-backed parts
 
     @cached_property
-    def x(self) -> dict[str, np.ndarray]:
-        return {part: self.arrays(part)[0] for part in PARTS}
+    def _whole(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        return {part: self.arrays(part) for part in PARTS}
 
-    @cached_property
+    @property
+    def x(self) -> dict[str, np.ndarray]:
+        return {part: arrays[0] for part, arrays in self._whole.items()}
+
+    @property
     def y(self) -> dict[str, np.ndarray]:
-        return {part: self.arrays(part)[1] for part in PARTS}
+        return {part: arrays[1] for part, arrays in self._whole.items()}
 
     def arrays(self, part: str) -> tuple[np.ndarray, np.ndarray]:
         """Part `part` as (inputs, targets) arrays."""

@@ -148,7 +148,9 @@ def load_model(folder: Path, device: str = "cpu"):
 class ClassifierCard(ModelCard):
     """A classifier's card: the label values it predicts, and the names it answers with."""
 
-    classes: list[int | str] = Field(description="label values, index = the network's output")
+    classes: list[int | float | str] = Field(
+        description="label values, index = the network's output"
+    )
     class_names: list[str] | None = Field(None, description="display names, one per class")
 
     @property

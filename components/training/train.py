@@ -90,20 +90,24 @@ def open_run(
     run_id = runs.start_family_run(
         experiment_id, parent_run_id, settings.family, data_version, tags
     )
-    if previous is not None:
-        checkpoints_of(project, run_id).copy_from(previous.checkpoints)
-    folder = family_files(project, settings.family)
-    frame = kind_for(settings.family).dataset_frame(folder)
-    runs.log_dataset(
-        run_id,
-        frame,
-        name=f"{settings.family}-data",
-        source=str(folder),
-        data_version=data_version,
-        target=settings.data.target if settings.data.target in frame.columns else None,
-    )
-    for path in validation_files:
-        runs.log_artifact(run_id, path, "validation")
+    try:
+        if previous is not None:
+            checkpoints_of(project, run_id).copy_from(previous.checkpoints)
+        folder = family_files(project, settings.family)
+        frame = kind_for(settings.family).dataset_frame(folder)
+        runs.log_dataset(
+            run_id,
+            frame,
+            name=f"{settings.family}-data",
+            source=str(folder),
+            data_version=data_version,
+            target=settings.data.target if settings.data.target in frame.columns else None,
+        )
+        for path in validation_files:
+            runs.log_artifact(run_id, path, "validation")
+    except BaseException as exc:  # the flow never got the id: end the run here
+        runs.end_failed(run_id, exc)
+        raise
     return run_id
 
 

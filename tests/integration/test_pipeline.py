@@ -199,21 +199,28 @@ def test_unfinished_runs_are_never_registered(first_run):
         register("dlops-mlp", "models:/none", run.info.run_id, {})
 
 
-def test_the_flow_ends_its_run_failed_when_a_step_fails(first_run, monkeypatch):
-    """The flow owns the training run: a step that fails after it opened ends it FAILED."""
+@pytest.mark.parametrize("where", ["opening the run", "evaluation"])
+def test_the_flow_ends_its_run_failed_when_a_step_fails(first_run, monkeypatch, where):
+    """The flow owns the training run: a step that fails once it is open ends it FAILED."""
     from components.project import DlopsError
+    from components.tracking import runs
     from components.tracking.runs import client
     from pipelines import steps
     from pipelines.training import training_pipeline
 
-    def broken(project, settings, run_id):
-        raise DlopsError("scoring broke")
+    def broken(*args, **kwargs):
+        raise DlopsError(f"{where} broke")
 
     before = registry_state("dlops-mlp")
-    monkeypatch.setattr(steps, "evaluate_run", broken)
+    known = {r.info.run_id for r in training_runs("mlp")}
+    if where == "evaluation":
+        monkeypatch.setattr(steps, "evaluate_run", broken)
+    else:  # after the run was created, before its id reached the flow
+        monkeypatch.setattr(runs, "log_dataset", broken)
     [outcome] = training_pipeline(families=["mlp"], config=first_run["config"])
-    assert outcome["status"] == "failed" and outcome["message"] == "scoring broke"
-    run = client().get_run(outcome["run_id"])
+    assert outcome["status"] == "failed" and outcome["message"] == f"{where} broke"
+    [new] = [r for r in training_runs("mlp") if r.info.run_id not in known]
+    run = client().get_run(new.info.run_id)
     assert run.info.status == "FAILED" and "dlops.outcome" not in run.data.tags
     assert registry_state("dlops-mlp") == before  # nothing registered, no alias moved
 

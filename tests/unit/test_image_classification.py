@@ -152,3 +152,17 @@ def test_misclassified_grid_with_nothing_wrong(tmp_path):
     y = np.array([0, 1])
     path = plot_misclassified(np.zeros((2, 3, 8, 8)), y, y, ["a", "b"], tmp_path / "grid.png")
     assert path.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_an_oversized_image_is_described_not_decoded(tmp_path, monkeypatch):
+    from components.kinds.image_classification import data, validation
+
+    monkeypatch.setattr(data, "MAX_PIXELS", 20 * 20)
+    (tmp_path / "big").mkdir()
+    Image.new("L", (30, 30)).save(tmp_path / "big" / "a.png")
+    Image.new("L", (10, 10)).save(tmp_path / "big" / "b.png")
+    rows = data.manifest(tmp_path).set_index("path")
+    assert rows.loc["big/a.png", "pixels"] == 900 and pd.isna(rows.loc["big/a.png", "checksum"])
+    assert rows.loc["big/b.png", "pixels"] == 100 and rows.loc["big/b.png", "readable"]
+    rules = validation.build_expectations(settings())["files"]
+    assert any(getattr(rule, "column", None) == "pixels" for rule in rules)

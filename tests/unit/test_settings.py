@@ -58,6 +58,21 @@ def test_unknown_family_lists_known_ones():
         load_family(REPO, "transformer")
 
 
+def test_how_data_is_read_does_not_change_the_config_hash():
+    base = load_family(REPO, "cnn").config_hash()
+    read_otherwise = ["data.in_memory_mb=0", "data.workers=3"]
+    assert load_family(REPO, "cnn", overrides=read_otherwise).config_hash() == base
+
+
+def test_class_names_are_text_and_unique():
+    settings = load_family(REPO, "mlp", overrides=["data.class_names={0: cat, 1: dog}"])
+    assert settings.data.class_names == {"0": "cat", "1": "dog"}
+    with pytest.raises(DlopsError, match="quote it"):
+        load_family(REPO, "mlp", overrides=["data.class_names={0: no, 1: yes}"])
+    with pytest.raises(DlopsError, match="share a name"):
+        load_family(REPO, "mlp", overrides=["data.class_names={0: same, 1: same}"])
+
+
 def test_config_hash_tracks_every_setting():
     base = load_family(REPO, "mlp")
     assert base.config_hash() == load_family(REPO, "mlp").config_hash()

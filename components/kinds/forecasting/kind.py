@@ -89,13 +89,13 @@ class Forecasting(Kind):
             x, info["horizon"], info["season_length"]
         )
 
-    def score(self, model, card: dict, split: Split) -> dict[str, float]:
+    def score(self, model, card: inference.ForecastCard, split: Split) -> dict[str, float]:
         check_fits(card, split)
         pred, naive = self._forecasts(model, split)
         metrics = forecast_metrics(split.y["test"], pred, naive)
         return {f"test_{name}": value for name, value in metrics.items()}
 
-    def paired_outcomes(self, model, card: dict, split: Split, metric: str):
+    def paired_outcomes(self, model, card: inference.ForecastCard, split: Split, metric: str):
         """Per test window: the model's and seasonal naive's mean absolute error.
 
         sum(model) / sum(naive) over the windows is the test MASE.

@@ -15,7 +15,7 @@ import pandas as pd
 from torch.utils.data import Dataset
 
 from components.kinds.base import Split
-from components.kinds.image_classification.inference import CHANNELS, decode, to_array
+from components.kinds.image_classification.inference import CHANNELS, MAX_PIXELS, decode
 from components.runtime.datasets import ArrayDataset, default_workers
 from components.runtime.splits import split_digest, split_indices
 from components.settings import FamilySettings
@@ -60,6 +60,7 @@ def _describe(path: Path, folder: Path) -> dict:
         "readable": False,
         "width": None,
         "height": None,
+        "pixels": None,
         "mode": None,
         "min_pixel": None,
         "max_pixel": None,
@@ -67,12 +68,13 @@ def _describe(path: Path, folder: Path) -> dict:
     }
     try:
         with Image.open(path) as image:
+            row.update(width=image.width, height=image.height, pixels=image.width * image.height)
+            if row["pixels"] > MAX_PIXELS:  # not decoded: the suite's size rule reports it
+                return {**row, "readable": True, "mode": image.mode}
             image.load()  # decodes fully: truncated files fail here
             array = np.asarray(image)
             row.update(
                 readable=True,
-                width=image.width,
-                height=image.height,
                 mode=image.mode,
                 min_pixel=float(array.min()),
                 max_pixel=float(array.max()),
@@ -84,7 +86,7 @@ def _describe(path: Path, folder: Path) -> dict:
 
 
 def manifest(folder: Path) -> pd.DataFrame:
-    """One row per file: path, class, readable, width, height, mode, min/max pixel, checksum."""
+    """One row per file: path, class, readable, width, height, pixels, mode, min/max, checksum."""
     rows = [_describe(path, folder) for path in image_files(folder)]
     columns = [
         "path",
@@ -93,6 +95,7 @@ def manifest(folder: Path) -> pd.DataFrame:
         "readable",
         "width",
         "height",
+        "pixels",
         "mode",
         "min_pixel",
         "max_pixel",
@@ -142,16 +145,14 @@ class ImageFiles(Dataset):
     def __getitem__(self, index: int) -> tuple[np.ndarray, np.int64]:
         return decode(self.paths[index], self.size, self.mode), self.labels[index]
 
+    def arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every image decoded, and the labels: the whole part in memory."""
+        return load_images(self.paths, self.size, self.mode), self.labels
+
 
 def load_images(paths: list[Path], size: int, mode: str) -> np.ndarray:
-    """Decode every image in `paths` to (N, C, size, size) float32."""
-    from PIL import Image
-
-    arrays = []
-    for path in paths:
-        with Image.open(path) as image:
-            arrays.append(to_array(image, size, mode))
-    return np.stack(arrays)
+    """Decode every image in `paths` to (N, C, size, size) float32, as `ImageFiles` does."""
+    return np.stack([decode(path, size, mode) for path in paths])
 
 
 def fits_in_memory(n: int, settings: FamilySettings) -> bool:
@@ -161,12 +162,15 @@ def fits_in_memory(n: int, settings: FamilySettings) -> bool:
     return decoded <= settings.data.in_memory_mb * 2**20
 
 
-def load_split(folder: Path, settings: FamilySettings) -> Split:
-    """The seeded, stratified split of a class-folder tree: in memory, or read from files."""
+def load_split(folder: Path, settings: FamilySettings, in_memory: bool | None = None) -> Split:
+    """The seeded, stratified split of a class-folder tree: in memory, or read from files.
+
+    `in_memory` None: in memory when the decoded images fit `data.in_memory_mb`.
+    """
     image = settings.data.image
     listed = list_images(folder)
     parts = split_indices(listed.y, settings.data.split)
-    if fits_in_memory(len(listed.paths), settings):
+    if in_memory if in_memory is not None else fits_in_memory(len(listed.paths), settings):
         x = load_images(listed.paths, image.size, image.mode)
         data = {k: ArrayDataset(x[v], listed.y[v]) for k, v in parts.items()}
     else:

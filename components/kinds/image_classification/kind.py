@@ -49,7 +49,10 @@ class ImageClassification(ClassifierKind):
         return [*common, wrong]
 
     def example(self, split: Split) -> np.ndarray:
-        return split.arrays("test")[0][:5].astype(np.float32)
+        test = split.data["test"]
+        return np.stack([np.asarray(test[i][0]) for i in range(min(5, len(test)))]).astype(
+            np.float32
+        )
 
     def predict(self, model, card, model_input):
         return inference.predict_frame(model, card, model_input)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from components.kinds.base import Suite
 from components.kinds.image_classification.data import class_counts, manifest
+from components.kinds.image_classification.inference import MAX_PIXELS
 from components.settings import FamilySettings
 
 
@@ -24,6 +25,8 @@ def build_expectations(settings: FamilySettings) -> dict[str, list]:
         gxe.ExpectColumnValuesToBeBetween(
             column="bytes", min_value=1, max_value=image.max_file_bytes
         ),
+        # larger images are refused undecoded (decompression bombs), here as by the service
+        gxe.ExpectColumnValuesToBeBetween(column="pixels", max_value=MAX_PIXELS),
         # identical images would land in different splits and leak test data into training
         gxe.ExpectColumnValuesToBeUnique(column="checksum"),
     ]

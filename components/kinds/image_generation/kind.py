@@ -15,6 +15,7 @@ import pandas as pd
 from components.kinds.base import Kind, Split, check_compatible
 from components.kinds.image_classification import data as image_data
 from components.kinds.image_classification import validation as image_validation
+from components.kinds.image_classification.inference import CHANNELS
 from components.kinds.image_generation import fit as training
 from components.kinds.image_generation import inference, metrics
 from components.models.gan import GANConfig
@@ -36,11 +37,12 @@ class ImageGeneration(Kind):
         return image_validation.suite(settings, folder)
 
     def load_split(self, folder: Path, settings) -> Split:
-        split = image_data.load_split(folder, settings)
+        # The adversarial trainer and the Fréchet distance read whole parts: held in memory.
+        split = image_data.load_split(folder, settings, in_memory=True)
         config = GANConfig.model_validate(settings.model)
         return replace(
             split,
-            dims={**split.dims, "channels": int(split.x["train"].shape[1])},
+            dims={**split.dims, "channels": CHANNELS[settings.data.image.mode]},
             info={**split.info, "latent_dim": config.latent_dim, "conditional": config.conditional},
         )
 
