@@ -44,6 +44,7 @@ bench: setup
 	$(BIN)/python benchmarks/gate_bootstrap.py
 	$(BIN)/python benchmarks/skip_path.py
 	$(BIN)/python benchmarks/streaming.py
+	$(BIN)/python benchmarks/refused_file.py
 
 clean:
 	rm -rf $(VENV) .dlops .pytest_cache .ruff_cache

@@ -120,12 +120,13 @@ def _train(
     families: list[str] | None, config: Path | None, set_: list[str] | None, only_if_changed: bool
 ) -> None:
     from components.config import load_family, load_pipeline
+    from components.data.ingest import check_source
 
     project = _project()
     load_pipeline(project, config)  # bad settings fail here, before any server or run starts
     chosen = _families(project, families, config)
     for name in chosen:
-        load_family(project, name, config, set_)
+        check_source(load_family(project, name, config, set_))  # and a missing file
 
     from pipelines.summary import print_summary
     from pipelines.training import training_pipeline

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -11,6 +12,22 @@ from components.settings import FamilySettings
 
 def staging_dir(project: Project, family: str) -> Path:
     return project.work / "staging" / family
+
+
+def check_source(settings: FamilySettings) -> None:
+    """A `csv:`/`folder:` source must exist and be readable; DlopsError naming it otherwise.
+
+    Cheap (no data is read): the CLI calls it before any server or run starts.
+    """
+    kind, path = settings.data.source_kind, settings.data.source_path
+    if kind == "builtin" or path is None:
+        return
+    if kind == "csv" and not path.is_file():
+        raise DlopsError(f"data.source: CSV file not found: {path}")
+    if kind == "folder" and not path.is_dir():
+        raise DlopsError(f"data.source: folder not found: {path}")
+    if not os.access(path, os.R_OK | (os.X_OK if kind == "folder" else 0)):
+        raise DlopsError(f"data.source: {path} is not readable")
 
 
 def stage(project: Project, settings: FamilySettings) -> Path:

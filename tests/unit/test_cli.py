@@ -53,6 +53,9 @@ def test_help_lists_every_command_and_no_other():
         (["run", "--set", "train.epochs"], "--set expects key=value"),
         (["run", "--set", "train.epochs=-1"], "train.epochs"),
         (["run", "--config", "/nonexistent.yaml"], "not found"),
+        (["run", "--set", "data.source=csv:/nonexistent.csv"], "CSV file not found"),
+        (["run", "-f", "cnn", "--set", "data.source=folder:/nonexistent"], "folder not found"),
+        (["retrain", "-f", "rnn", "--set", "data.source=csv:/"], "CSV file not found: /"),
         (["serve", "mlp", "--port", "70000"], "65535"),
         (["retrain", "--family", "nope"], "unknown family 'nope'"),
         (["schedule", "--set", "train.epochs=0"], "train.epochs"),
@@ -70,6 +73,8 @@ def test_user_errors_are_one_line(args, message, tmp_path):
     bad.write_text("pipeline:\n  notify: {webhooks: [{url: 'ftp://hooks'}]}\n")
     args = [str(bad) if arg == "BAD_PIPELINE" else arg for arg in args]
     result = subprocess.run([DLOPS, *args], capture_output=True, text=True, env=env, timeout=60)
-    assert result.returncode != 0
+    assert result.returncode == 2
     assert message in result.stderr + result.stdout
     assert "Traceback" not in result.stderr
+    if "Usage:" not in result.stderr:  # typer's own usage errors come in a box
+        assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1
