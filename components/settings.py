@@ -155,6 +155,11 @@ class GateSettings(_Strict):
         description="metric → which way is better; may not be worse than the champion's",
     )
     confidence: float = Field(0.95, gt=0.5, lt=1, description="confidence of that interval")
+    beat_baseline: bool = Field(
+        True,
+        description="a classifier must beat always answering the most frequent training class "
+        "(the paired test's interval above 0), whatever the champion",
+    )
     resamples: int = Field(2000, ge=100, le=100_000, description="paired bootstrap resamples")
     seed: int = Field(0, description="seed of the resampling: the same inputs, the same decision")
     limits: dict[str, tuple[float | None, float | None]] = Field(

@@ -74,6 +74,13 @@ class Split:
     def size(self, part: str) -> int:
         return len(self.data[part])
 
+    def labels(self, part: str) -> np.ndarray:
+        """Part `part`'s targets, without reading its inputs where the dataset knows them."""
+        dataset = self.data[part]
+        if hasattr(dataset, "labels"):
+            return np.asarray(dataset.labels)
+        return self.arrays(part)[1]
+
 
 @dataclass(frozen=True)
 class Suite:
@@ -158,6 +165,13 @@ class Kind(ABC):
         """Per-test-example parts of `metric` for the gate's paired test (`Outcomes`).
 
         None when this kind has no paired form of that metric: the gate compares point values.
+        """
+        return None
+
+    def baseline_outcomes(self, split: Split, metric: str):
+        """Per-test-example parts of `metric` for the kind's naive baseline, or None.
+
+        The gate's floor (`gate.beat_baseline`): a model must beat it beyond doubt.
         """
         return None
 

@@ -23,11 +23,19 @@ def test_predictions(model, split: Split) -> tuple[np.ndarray, np.ndarray]:
     return proba_over(model, batches)
 
 
+def majority_correct(split: Split) -> np.ndarray:
+    """Right/wrong per test example of always answering the most frequent training class."""
+    train = split.labels("train")
+    majority = int(np.bincount(train).argmax())
+    return split.labels("test") == majority
+
+
 def score(model, card: ClassifierCard, split: Split, keys: tuple[str, ...]) -> dict[str, float]:
-    """Test accuracy, macro-F1 and lowest per-class recall, as `test_*` metrics."""
+    """Test accuracy, macro-F1, lowest per-class recall and the majority-class baseline's."""
     check_compatible(card, split, keys)
     proba, y = test_predictions(model, split)
     metrics = classification_metrics(y, proba.argmax(axis=1), len(split.info["classes"]))
+    metrics["majority_accuracy"] = float(majority_correct(split).mean())
     return {f"test_{name}": value for name, value in metrics.items()}
 
 
@@ -70,3 +78,12 @@ class ClassifierKind(Kind):
 
     def plots(self, model, card, split: Split, history: list, folder: Path) -> list[Path]:
         return plots(model, card, split, history, folder)
+
+    def baseline_outcomes(self, split: Split, metric: str):
+        """Always answering the most frequent training class: the paired form of its accuracy."""
+        from components.runtime.stats import Outcomes
+
+        if metric != "test_accuracy":
+            return None
+        correct = majority_correct(split)
+        return Outcomes(correct.astype(np.float64), np.ones(len(correct)), correct)

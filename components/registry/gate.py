@@ -51,6 +51,28 @@ def regressions(
     return worse
 
 
+def guesses(baseline: tuple[Outcomes, Outcomes] | None, gate: GateSettings) -> str | None:
+    """Why the challenger only guesses, or None: it must beat the kind's naive baseline.
+
+    `baseline` holds the challenger's and the baseline's outcomes on the same test examples
+    (a classifier's baseline always answers the most frequent training class); the lower
+    bound of the paired bootstrap interval of the difference must lie above zero.
+    """
+    if baseline is None or not gate.beat_baseline:
+        return None
+    interval = paired_bootstrap(
+        *baseline, gate.higher_is_better, gate.confidence, gate.resamples, gate.seed
+    )
+    if interval.low > 0:
+        return None
+    model, naive = baseline[0].metric(), baseline[1].metric()
+    return (
+        f"the model only guesses: {gate.metric} {model:.4f} against {naive:.4f} for always "
+        f"answering the most frequent class ({gate.confidence:.0%} interval of the difference "
+        f"[{interval.low:+.4f}, {interval.high:+.4f}] does not lie above 0)"
+    )
+
+
 def decide(
     challenger: float,
     champion: float | None,
@@ -58,19 +80,24 @@ def decide(
     metrics: dict[str, float] | None = None,
     paired: tuple[Outcomes, Outcomes] | tuple[FeatureSets, FeatureSets] | None = None,
     champion_metrics: dict[str, float] | None = None,
+    baseline: tuple[Outcomes, Outcomes] | None = None,
 ) -> Decision:
     """Promote a challenger within `gate.limits` that is better than the champion beyond doubt.
 
-    With no champion, the first challenger within the limits is promoted. Otherwise both are
-    scored on the same test examples: with `paired` outcomes (challenger, champion) the
-    challenger must improve on the champion by more than `gate.min_improvement`, both in the
-    observed value and in the lower bound of the paired bootstrap interval at
+    A challenger that does not beat its kind's naive `baseline` beyond doubt (`guesses`) is
+    never promoted. With no champion, the first challenger within the limits is promoted.
+    Otherwise both are scored on the same test examples: with `paired` outcomes (challenger,
+    champion) the challenger must improve on the champion by more than `gate.min_improvement`,
+    both in the observed value and in the lower bound of the paired bootstrap interval at
     `gate.confidence`; kinds without paired outcomes compare the point values.
     """
     broken = outside_limits(metrics or {gate.metric: challenger}, gate)
     if broken:
         return Decision(False, "; ".join(broken), gate.metric, challenger, champion)
+    guessing = guesses(baseline, gate)
     if champion is None:
+        if guessing:
+            return Decision(False, guessing, gate.metric, challenger, None)
         return Decision(True, "no champion yet: first valid model", gate.metric, challenger, None)
     worse = regressions(metrics or {}, champion_metrics or {}, gate)
     if worse:
@@ -101,6 +128,8 @@ def decide(
     )
     if p_value is not None:
         reason += f"; McNemar p = {p_value:.3g}"
+    if promote and guessing:
+        promote, reason = False, f"{reason}; but {guessing}"
     return Decision(
         promote, reason, gate.metric, challenger, champion, interval.low, interval.high, p_value
     )

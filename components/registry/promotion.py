@@ -43,9 +43,11 @@ def evaluate_gate(project: Project, settings: FamilySettings, version: str) -> D
     metrics, outcomes = _scored(project, settings, version, split)
     if metric not in metrics:
         raise DlopsError(f"gate.metric {metric!r} is not among the test metrics {sorted(metrics)}")
+    naive = kind_for(settings.family).baseline_outcomes(split, metric)
+    baseline = None if outcomes is None or naive is None else (outcomes, naive)
     champion = alias_version(name, CHAMPION)
     if champion is None:
-        return decide(metrics[metric], None, settings.gate, metrics)
+        return decide(metrics[metric], None, settings.gate, metrics, baseline=baseline)
     try:
         champion_metrics, champion_outcomes = _scored(project, settings, champion, split)
     except DlopsError as exc:
@@ -62,7 +64,13 @@ def evaluate_gate(project: Project, settings: FamilySettings, version: str) -> D
         None if outcomes is None or champion_outcomes is None else (outcomes, champion_outcomes)
     )
     return decide(
-        metrics[metric], champion_metrics[metric], settings.gate, metrics, paired, champion_metrics
+        metrics[metric],
+        champion_metrics[metric],
+        settings.gate,
+        metrics,
+        paired,
+        champion_metrics,
+        baseline,
     )
 
 

@@ -230,8 +230,8 @@ def test_users_own_csv(first_run, project, tmp_path):
 
     rows = 120
     frame = pd.DataFrame(
-        {
-            "height": [float(i % 17) for i in range(rows)],
+        {  # the species shows in the height; weight and age are noise
+            "height": [10.0 * (i % 3) + (i % 7) / 10 for i in range(rows)],
             "weight": [float((i * 7) % 23) for i in range(rows)],
             "age": [float(i % 5) for i in range(rows)],
             "species": ["cat", "dog", "fox"] * (rows // 3),
@@ -239,12 +239,20 @@ def test_users_own_csv(first_run, project, tmp_path):
     )
     path = tmp_path / "animals.csv"
     frame.to_csv(path, index=False)
+    learns = ["train.learning_rate=0.05", "train.epochs=40"]  # 72 rows: 2 steps an epoch
     [outcome] = training_pipeline(
         families=["mlp"],
         config=first_run["config"],
-        overrides=[f"data.source=csv:{path}", "data.target=species", "registry.model_name=animals"],
+        overrides=[
+            f"data.source=csv:{path}",
+            "data.target=species",
+            "registry.model_name=animals",
+            *learns,
+        ],
     )
     assert outcome["status"] == "ok", outcome["message"]
+    assert outcome["decision"] == "promoted", outcome["reason"]  # better than guessing
+    assert outcome["metrics"]["test_accuracy"] > outcome["metrics"]["test_majority_accuracy"]
     assert outcome["data_version"] != first_run["outcome"]["data_version"]
     assert (project.data / "mlp" / "data.csv").read_bytes() == path.read_bytes()
     assert registry_state("animals")["aliases"]["champion"] in (1, "1")
@@ -252,7 +260,7 @@ def test_users_own_csv(first_run, project, tmp_path):
     [clash] = training_pipeline(
         families=["mlp"],
         config=first_run["config"],
-        overrides=[f"data.source=csv:{path}", "data.target=species"],
+        overrides=[f"data.source=csv:{path}", "data.target=species", *learns],
     )
     assert clash["status"] == "ok" and clash["decision"] == "rejected"
     assert "cannot be scored" in clash["reason"] and clash["champion"] == "1"

@@ -68,3 +68,54 @@ def test_recall_floor_metric():
     metrics = classification_metrics(y, np.array([0, 0, 0, 1, 0, 0]), 3)
     assert metrics["recall_min"] == 0.0  # class 2 is never found
     assert classification_metrics(y, y, 3)["recall_min"] == 1.0
+
+
+def _outcomes(correct):
+    import numpy as np
+
+    from components.runtime.stats import Outcomes
+
+    correct = np.asarray(correct, dtype=bool)
+    return Outcomes(correct.astype(float), np.ones(len(correct)), correct)
+
+
+def test_a_model_that_only_guesses_never_becomes_champion():
+    # 100 test examples, 60 of the most frequent class: the model answers like the baseline
+    majority = [True] * 60 + [False] * 40
+    decision = decide(
+        0.6, None, GateSettings(), baseline=(_outcomes(majority), _outcomes(majority))
+    )
+    assert not decision.promote and "only guesses" in decision.reason
+    # a model right on 90 of them, including most of the baseline's misses, is a first champion
+    good = [True] * 60 + [True] * 30 + [False] * 10
+    first = decide(0.9, None, GateSettings(), baseline=(_outcomes(good), _outcomes(majority)))
+    assert first.promote and "first" in first.reason
+    # even when it beats a (worse) champion, a guessing challenger is not promoted
+    beats = decide(
+        0.6,
+        0.3,
+        GateSettings(),
+        paired=(_outcomes(majority), _outcomes([True] * 30 + [False] * 70)),
+        baseline=(_outcomes(majority), _outcomes(majority)),
+    )
+    assert not beats.promote and "only guesses" in beats.reason
+    # the floor can be turned off, as a recorded setting
+    off = GateSettings(beat_baseline=False)
+    assert decide(0.6, None, off, baseline=(_outcomes(majority), _outcomes(majority))).promote
+
+
+def test_the_baseline_is_the_most_frequent_training_class():
+    import numpy as np
+
+    from components.kinds.base import Split
+    from components.kinds.classification import majority_correct
+    from components.runtime.datasets import ArrayDataset
+
+    x = np.zeros((10, 1), np.float32)
+    parts = {
+        "train": ArrayDataset(x[:6], np.array([2, 2, 2, 0, 1, 2])),
+        "validation": ArrayDataset(x[:2], np.array([0, 1])),
+        "test": ArrayDataset(x[:4], np.array([2, 0, 2, 1])),
+    }
+    split = Split(data=parts, dims={}, info={}, digest="d")
+    assert majority_correct(split).tolist() == [True, False, True, False]
