@@ -78,7 +78,13 @@ def test_score_predict_example_and_plots(folder, tmp_path):
     card = task.make_card(settings(), split, best_epoch=1)
 
     metrics = task.score(model, card, split)
-    assert set(metrics) == {"test_accuracy", "test_macro_f1", "test_recall_min"}
+    assert set(metrics) == {
+        "test_accuracy",
+        "test_macro_f1",
+        "test_recall_min",
+        "test_majority_accuracy",
+    }
+    assert metrics["test_majority_accuracy"] == pytest.approx(1 / 3)  # three balanced classes
     assert 0 <= metrics["test_accuracy"] <= 1
 
     example = task.example(split)
