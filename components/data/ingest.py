@@ -57,13 +57,10 @@ def stage(project: Project, settings: FamilySettings) -> Path:
         accepted = ", ".join(f"{k}:PATH" for k in kind.sources)
         raise DlopsError(f"data.source: family {settings.family!r} takes builtin or {accepted}, "
                          f"not {source}:")
+    check_source(settings)
     if source == "csv":
-        if path is None or not path.is_file():
-            raise DlopsError(f"data.source: CSV file not found: {path}")
         shutil.copyfile(path, target / kind.data_file)
     else:
-        if path is None or not path.is_dir():
-            raise DlopsError(f"data.source: folder not found: {path}")
         shutil.rmtree(target)
         shutil.copytree(path, target)
     return target

@@ -16,13 +16,11 @@ from components.project import DlopsError
 from components.runtime.datasets import ArrayDataset
 from components.runtime.plots import plot_loss_curve
 
-SPLITS = PARTS
-
 
 def windows_digest(starts: dict[str, np.ndarray], frequency: str, first_time: str) -> str:
     """Short hash of which target steps each split holds, anchored at the series' first time."""
     digest = hashlib.sha256(f"{frequency}|{first_time}".encode())
-    for name in SPLITS:
+    for name in PARTS:
         digest.update(name.encode() + starts[name].astype(np.int64).tobytes())
     return digest.hexdigest()[:12]
 
