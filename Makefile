@@ -45,6 +45,7 @@ bench: setup
 	$(BIN)/python benchmarks/skip_path.py
 	$(BIN)/python benchmarks/streaming.py
 	$(BIN)/python benchmarks/refused_file.py
+	$(BIN)/python benchmarks/read_only.py
 
 clean:
 	rm -rf $(VENV) .dlops .pytest_cache .ruff_cache

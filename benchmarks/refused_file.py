@@ -1,8 +1,10 @@
-"""How long `dlops run` takes to refuse a user's file: missing, and present but malformed.
+"""How long `dlops run` takes to refuse a user's file: missing, malformed, or breaking the contract.
 
 Each case runs `dlops run --family mlp --set data.source=csv:PATH` as its own process in a fresh
 project folder (the repository's configs, its own tracking store and Prefect home), 3 times;
-the median wall time to exit, the exit code and the last line printed are reported.
+the median wall time to exit, the exit code and the last line printed are reported. For the
+contract case the good file is first accepted (`dlops data ingest`, which stores the model's
+contract), then replaced by one without a column.
 
     python benchmarks/refused_file.py
 """
@@ -22,17 +24,20 @@ REPO = Path(__file__).resolve().parent.parent
 DLOPS = str(Path(sys.executable).parent / "dlops")
 
 
-def refuse(source: str, root: Path) -> tuple[float, int, str]:
-    env = {
+def environment(root: Path) -> dict[str, str]:
+    return {
         **os.environ,
         "DLOPS_PROJECT_DIR": str(root),
         "PREFECT_HOME": str(root / ".prefect"),
         "MLFLOW_TRACKING_URI": f"sqlite:///{root / 'mlflow.db'}",
     }
+
+
+def refuse(source: str, root: Path, command: str = "run") -> tuple[float, int, str]:
     start = time.perf_counter()
     result = subprocess.run(
-        [DLOPS, "run", "--family", "mlp", "--set", f"data.source=csv:{source}"],
-        env=env,
+        [DLOPS, *command.split(), "--family", "mlp", "--set", f"data.source=csv:{source}"],
+        env=environment(root),
         capture_output=True,
         text=True,
         timeout=300,
@@ -47,8 +52,15 @@ def main() -> None:
         root = Path(tmp)
         shutil.copytree(REPO / "configs", root / "configs")
         malformed = root / "malformed.csv"
-        malformed.write_text("a,target\n1,0\n2,1\n")  # too few rows, no features the model had
-        for name, source in (("missing", root / "nope.csv"), ("malformed", malformed)):
+        malformed.write_text("a,target\n1,0\n2,1\n")  # too few rows
+        changed = root / "changed.csv"
+        rows = "".join(f"{i % 7},{i % 5},{i % 2}\n" for i in range(60))
+        changed.write_text("a,b,target\n" + rows)
+        accepted = refuse(str(changed), root, command="data ingest")  # the model's contract
+        assert accepted[1] == 0, accepted
+        changed.write_text("a,target\n" + "".join(f"{i % 7},{i % 2}\n" for i in range(60)))
+        cases = (("missing", root / "nope.csv"), ("malformed", malformed), ("contract", changed))
+        for name, source in cases:
             runs = [refuse(str(source), root) for _ in range(3)]
             seconds = statistics.median(r[0] for r in runs)
             print(f"{name}: median {seconds:.1f} s, exit {runs[0][1]}, last line: {runs[0][2]}")

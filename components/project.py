@@ -59,10 +59,6 @@ class Project:
         return self.root / "data"
 
     @property
-    def data_pointer(self) -> Path:
-        return self.root / "data.dvc"
-
-    @property
     def mlflow_dir(self) -> Path:
         return self.root / "mlflow"
 
@@ -74,6 +70,17 @@ class Project:
     def run_dir(self, run_id: str) -> Path:
         """A training run's local folder: checkpoints, best weights and card, plots."""
         return self.work / "runs" / run_id
+
+    def last_model(self, family: str) -> str | None:
+        """The registered model the family's latest `dlops run` trained (None before any)."""
+        path = self.work / "last_model" / family
+        return path.read_text().strip() or None if path.is_file() else None
+
+    def remember_model(self, family: str, model_name: str) -> None:
+        """Make `model_name` the family's default for serve, status, history, promote..."""
+        path = self.work / "last_model" / family
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(model_name + "\n")
 
     def tracking_uri(self) -> str:
         """`MLFLOW_TRACKING_URI` if set, else SQLite in `mlflow/`."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -91,6 +92,13 @@ class DataSettings(_Strict):
         description="loader processes for data read from files; -1: one per "
         "core but one (at most 4)",
     )
+    contract_margin: float = Field(
+        0.1,
+        ge=0,
+        le=100,
+        description="a later data version's values may lie outside the model's accepted "
+        "range by this share of the range's width (the data contract)",
+    )
 
     @field_validator("class_names", mode="before")
     @classmethod
@@ -140,6 +148,24 @@ class TrainSettings(_Strict):
     seed: int = 42
     device: Literal["auto", "cpu", "cuda", "mps"] = "auto"
     progress: bool = True
+    min_steps_per_epoch: int = Field(
+        4, ge=1, description="small data: the batch shrinks to give each epoch this many steps"
+    )
+    min_patience_steps: int = Field(
+        100, ge=0, description="small data: patience grows to wait at least this many steps"
+    )
+
+    def adapted(self, examples: int) -> TrainSettings:
+        """These settings for a training set of `examples` (a large set's are unchanged).
+
+        A small set gets a smaller batch (`min_steps_per_epoch` steps an epoch) and a longer
+        patience (`min_patience_steps` steps without improvement before stopping).
+        """
+        # shrink only, and not to a batch of one (batch norm) unless configured so
+        batch = min(self.batch_size, max(2, examples // self.min_steps_per_epoch))
+        steps = max(1, -(-examples // batch))  # per epoch
+        patience = max(self.patience, -(-self.min_patience_steps // steps))
+        return self.model_copy(update={"batch_size": batch, "patience": patience})
 
 
 class GateSettings(_Strict):
@@ -168,10 +194,32 @@ class GateSettings(_Strict):
     )
 
 
+MODEL_NAME = re.compile(r"^[a-z0-9]([a-z0-9_.-]{0,61}[a-z0-9])?$")
+
+
+def slug(text: str) -> str:
+    """`text` as a registry and model-store name part: lowercase letters, digits and '-'."""
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:40] or "data"
+
+
 class RegistrySettings(_Strict):
     """Where the family's versions are registered."""
 
-    model_name: str | None = Field(None, description="defaults to dlops-<family>")
+    model_name: str | None = Field(
+        None,
+        description="registered model; default dlops-<family> for the built-in data and "
+        "dlops-<family>-<file or folder name> for the user's own",
+    )
+
+    @field_validator("model_name")
+    @classmethod
+    def _store_name(cls, value: str | None) -> str | None:
+        if value is not None and not MODEL_NAME.match(value):
+            raise ValueError(
+                f"{value!r} is not a model name: 1-63 lowercase letters, digits, '-', '_' or "
+                "'.', starting and ending with a letter or digit"
+            )
+        return value
 
 
 class ServingSettings(_Strict):
@@ -193,7 +241,18 @@ class FamilySettings(_Strict):
 
     @property
     def model_name(self) -> str:
-        return self.registry.model_name or f"dlops-{self.family}"
+        """The registered model: one per data set (the built-in one, or each user source)."""
+        if self.registry.model_name:
+            return self.registry.model_name
+        path = self.data.source_path
+        if self.data.source_kind == "builtin" or path is None:
+            return f"dlops-{self.family}"
+        return f"dlops-{self.family}-{slug(path.stem)}"
+
+    @property
+    def data_key(self) -> str:
+        """The model's own data folder and DVC output: `data/<data_key>`."""
+        return model_data_key(self.model_name)
 
     def config_hash(self) -> str:
         """Short stable hash of the resolved config (sorted JSON).
@@ -260,6 +319,11 @@ class PipelineSettings(_Strict):
     schedule: str = Field("0 3 * * 1", description="cron of `dlops schedule` (default weekly)")
     retries: RetrySettings = RetrySettings()
     notify: NotifySettings = NotifySettings()
+
+
+def model_data_key(model_name: str) -> str:
+    """`data/<key>` of a registered model: its name without the `dlops-` prefix."""
+    return model_name.removeprefix("dlops-") or model_name
 
 
 def _flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:

@@ -15,6 +15,9 @@ CONFIG_HASH = "config_hash"
 DEVICE = "device"
 LINEAGE_KEYS = (FAMILY, DATA_VERSION, GIT_COMMIT, CONFIG_HASH, DEVICE)
 
+# The registered model a training run trains (one per data set; several per family).
+MODEL = "dlops.model"
+
 # What a run is and how it ended.
 RUN_KIND = "dlops.kind"  # pipeline | training | skipped | promotion
 OUTCOME = "dlops.outcome"  # "ok" once the family's whole chain succeeded

@@ -32,6 +32,15 @@ ConfigOpt = Annotated[
     Path | None,
     typer.Option("--config", help="YAML overlay with `pipeline:` and per-family sections"),
 ]
+ModelOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--model",
+        "-m",
+        help="registered model (one per data set); default: the family's last trained, "
+        "dlops-<family> for the built-in data",
+    ),
+]
 SetOpt = Annotated[
     list[str] | None,
     typer.Option(
@@ -64,39 +73,71 @@ def _families(project: Project, families: list[str] | None, config: Path | None)
     return [_check_family(project, f) for f in chosen]
 
 
+def _model(project: Project, family: str, model: str | None) -> str:
+    """The registered model a command acts on: `--model`, else the family's last used one."""
+    _check_family(project, family)
+    return model or project.last_model(family) or f"dlops-{family}"
+
+
+def _version_settings(project: Project, family: str, name: str, version: str | None = None):
+    """(version, settings) of `name`'s `version` (default: its champion), from its run's log."""
+    from components.packaging import bento
+    from components.registry.versions import version_settings
+
+    version = version or bento.champion(name, family)
+    settings = version_settings(name, version)
+    if settings.family != family:
+        raise DlopsError(f"{name} is a model of family {settings.family!r}, not {family!r}")
+    return version, settings
+
+
 @app.callback()
 def _root(debug: Annotated[bool, typer.Option("--debug", help="show tracebacks")] = False) -> None:
     """dlops: MLOps for deep-learning model families (MLP, CNN, RNN, GAN)."""
 
 
 @data_app.command("ingest")
-def data_ingest(family: FamiliesOpt = None, config: ConfigOpt = None, set_: SetOpt = None) -> None:
-    """Validate and version (DVC) each family's data: data/<family> as it is, or its source."""
+def data_ingest(
+    family: FamiliesOpt = None,
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
+    accept_data_change: AcceptOpt = None,
+) -> None:
+    """Validate (suite and data contract) and version (DVC) each model's data in data/<name>."""
     from components.config import load_family
     from components.data import ingest, versioning
+    from components.registry.ledger import actor
+    from components.validation import contract
     from components.validation.gx_runner import require
     from components.validation.validate import validate_folder
 
     project = _project()
     for name in _families(project, family, config):
         settings = load_family(project, name, config, set_)
+        accepted = None if accept_data_change else contract.read(project, settings)
         staged = ingest.stage(project, settings)
-        require(validate_folder(project, settings, staged))
-        version = versioning.commit(project, name, staged)
-        typer.echo(f"{name}: data/{name} versioned, data version {version}")
+        report = require(
+            validate_folder(project, settings, staged, accepted and accepted["profile"])
+        )
+        version = versioning.commit(project, settings.data_key, staged)
+        contract.keep(project, settings, report.profile, version, accept_data_change, actor())
+        typer.echo(f"{settings.model_name}: data/{settings.data_key} versioned, {version}")
 
 
 @data_app.command("status")
 def data_status() -> None:
-    """Print the data version (md5 in data.dvc) and whether data/ matches it."""
+    """Each model's data version (md5 in data/<name>.dvc) and whether its folder matches it."""
     from components.data import versioning
 
-    state = versioning.status(_project())
-    typer.echo(f"data version: {state.version or '-'}")
-    typer.echo("work tree: " + ("clean" if state.clean else "differs from data.dvc"))
-    for change in state.changes:
-        typer.echo(f"  {change}")
-    if not state.clean:
+    states = versioning.status(_project())
+    if not states:
+        typer.echo("no data versioned yet: run `dlops data ingest` or `dlops run`")
+    for state in states:
+        where = "clean" if state.clean else "differs from its .dvc file"
+        typer.echo(f"data/{state.key}: {state.version or '-'} ({where})")
+        for change in state.changes:
+            typer.echo(f"  {change}")
+    if not states or not all(s.clean for s in states):
         raise typer.Exit(1)
 
 
@@ -104,35 +145,71 @@ def data_status() -> None:
 def validate(family: FamilyArg, config: ConfigOpt = None, set_: SetOpt = None) -> None:
     """Run the family's validation gate alone (GX suite + Data Docs); changes nothing."""
     from components.config import load_family
-    from components.data import ingest
-    from components.validation.gx_runner import require
-    from components.validation.validate import validate_folder
 
     project = _project()
     settings = load_family(project, _check_family(project, family), config, set_)
-    staged = ingest.stage(project, settings)
-    report = require(validate_folder(project, settings, staged))
-    typer.echo(f"{family}: data validation passed ({report.stats.get('rows', '?')} rows)")
+    report = _check_data(project, settings, None)
+    rows = report.stats.get("rows", report.stats.get("images", "?"))
+    typer.echo(f"{settings.model_name}: data validation passed ({rows} rows)")
     typer.echo(f"Data Docs: {report.docs_index}")
 
 
+AcceptOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--accept-data-change",
+        help="REASON: accept data that breaks its model's data contract (a missing or new "
+        "column, a new label, values out of range); recorded in the ledger with the diff",
+    ),
+]
+
+
+def _check_data(project: Project, settings, accept_change: str | None):
+    """Stage and validate a model's data (the kind's suite and its contract); change nothing.
+
+    `dlops run` checks the user's own file or folder so before any server starts: a refused
+    file is refused in seconds, one summary, exit 2; nothing is versioned.
+    """
+    from components.data import ingest
+    from components.validation import contract
+    from components.validation.gx_runner import require
+    from components.validation.validate import validate_folder
+
+    accepted = None if accept_change else contract.read(project, settings)
+    staged = ingest.stage(project, settings)
+    return require(validate_folder(project, settings, staged, accepted and accepted["profile"]))
+
+
 def _train(
-    families: list[str] | None, config: Path | None, set_: list[str] | None, only_if_changed: bool
+    families: list[str] | None,
+    config: Path | None,
+    set_: list[str] | None,
+    only_if_changed: bool,
+    accept_change: str | None = None,
 ) -> None:
     from components.config import load_family, load_pipeline
     from components.data.ingest import check_source
 
     project = _project()
+    if accept_change is not None and not accept_change.strip():
+        raise DlopsError("--accept-data-change needs a reason: it is recorded in the ledger")
     load_pipeline(project, config)  # bad settings fail here, before any server or run starts
     chosen = _families(project, families, config)
     for name in chosen:
-        check_source(load_family(project, name, config, set_))  # and a missing file
+        settings = load_family(project, name, config, set_)
+        check_source(settings)  # and a missing file
+        if settings.data.source_kind != "builtin":
+            _check_data(project, settings, accept_change)
 
     from pipelines.summary import print_summary
     from pipelines.training import training_pipeline
 
     outcomes = training_pipeline(
-        families=chosen, config=config, overrides=set_ or [], only_if_changed=only_if_changed
+        families=chosen,
+        config=config,
+        overrides=set_ or [],
+        only_if_changed=only_if_changed,
+        accept_data_change=accept_change,
     )
     print_summary(outcomes)
     if any(o["status"] not in ("ok", "skipped") for o in outcomes):
@@ -140,9 +217,19 @@ def _train(
 
 
 @app.command()
-def run(family: FamiliesOpt = None, config: ConfigOpt = None, set_: SetOpt = None) -> None:
-    """Run the training flow: ingest → validate → train → evaluate → register → gate → package."""
-    _train(family, config, set_, only_if_changed=False)
+def run(
+    family: FamiliesOpt = None,
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
+    accept_data_change: AcceptOpt = None,
+) -> None:
+    """Run the training flow: ingest → validate → train → evaluate → register → gate → package.
+
+    A data source the family has not seen becomes its own registered model
+    (dlops-<family>-<file or folder name>, or registry.model_name); new data at a source
+    already seen is that model's next data version, checked against its data contract.
+    """
+    _train(family, config, set_, only_if_changed=False, accept_change=accept_data_change)
 
 
 @app.command()
@@ -151,13 +238,14 @@ def retrain(
     config: ConfigOpt = None,
     set_: SetOpt = None,
     force: Annotated[bool, typer.Option("--force", help="retrain even if nothing changed")] = False,
+    accept_data_change: AcceptOpt = None,
 ) -> None:
     """Retrain the families whose data, config or code changed since their last success.
 
     The others are skipped (a short `skipped=unchanged` MLflow run). For cron or CI; `dlops
     schedule` runs the same on a schedule.
     """
-    _train(family, config, set_, only_if_changed=not force)
+    _train(family, config, set_, only_if_changed=not force, accept_change=accept_data_change)
 
 
 @app.command()
@@ -198,16 +286,16 @@ def schedule(
 @app.command()
 def serve(
     family: FamilyArg,
+    model: ModelOpt = None,
     host: Annotated[str, typer.Option(help="address to bind")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="port")] = 3000,
 ) -> None:
-    """Serve the family's champion with `bentoml serve` (/predict, /readyz, /livez, /metrics)."""
-    from components.config import load_family
+    """Serve a model's champion with `bentoml serve` (/readyz, /livez, /metrics and its API)."""
     from components.packaging import bento
 
     project = _project()
-    settings = load_family(project, _check_family(project, family))
-    tag = bento.import_version(settings, bento.champion(settings))
+    version, settings = _version_settings(project, family, _model(project, family, model))
+    tag = bento.import_version(settings, version)
     typer.echo(f"serving {tag} on http://{host}:{port}")
     command = [
         str(Path(sys.executable).parent / "bentoml"),
@@ -223,59 +311,58 @@ def serve(
 
 
 @app.command()
-def build(family: FamilyArg) -> None:
-    """Build a Bento of the family's champion (then `bentoml containerize` or deploy it)."""
-    from components.config import load_family
+def build(family: FamilyArg, model: ModelOpt = None) -> None:
+    """Build a Bento of a model's champion (then `bentoml containerize` or deploy it)."""
     from components.packaging import bento
 
     project = _project()
-    settings = load_family(project, _check_family(project, family))
-    tag = bento.build_bento(settings, bento.import_version(settings, bento.champion(settings)))
+    version, settings = _version_settings(project, family, _model(project, family, model))
+    tag = bento.build_bento(settings, bento.import_version(settings, version))
     typer.echo(f"built Bento {tag}")
 
 
 @app.command()
-def status(as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False) -> None:
-    """Per family: champion and latest version, data version, last run, headline metric."""
-    from pipelines.summary import family_status, print_status
+def status(
+    model: ModelOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Per model: champion and latest version, its data version, last run, headline metric."""
+    from pipelines.summary import print_status, status_rows
 
     project = _project()
-    rows = [family_status(project, f) for f in _known_families(project)]
+    rows = status_rows(project, _known_families(project), model)
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
     else:
         print_status(rows)
 
 
-def _family_settings(family: str):
-    from components.config import load_family
-
-    project = _project()
-    return project, load_family(project, _check_family(project, family))
-
-
 @app.command()
 def history(
-    family: FamilyArg, as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False
+    family: FamilyArg,
+    model: ModelOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
-    """The family's promotion ledger: every gate decision, manual promotion and rollback."""
+    """A model's promotion ledger: gate decisions, manual promotions, rollbacks, data changes."""
     from dataclasses import asdict
 
     from components.registry import ledger
     from pipelines.summary import print_history
 
-    _, settings = _family_settings(family)
-    entries = ledger.entries(settings.model_name)
+    project = _project()
+    name = _model(project, family, model)
+    entries = ledger.entries(name)
     if as_json:
         typer.echo(json.dumps([asdict(e) for e in entries], indent=2))
     else:
-        print_history(settings.model_name, entries)
+        print_history(name, entries)
 
 
 @app.command()
 def promote(
     family: FamilyArg,
     version: Annotated[str, typer.Option("--version", help="registered version to promote")],
+    model: ModelOpt = None,
     force: Annotated[
         bool, typer.Option("--force", help="promote even if the gate rejects")
     ] = False,
@@ -287,7 +374,11 @@ def promote(
     from components.registry import ledger
     from components.registry.promotion import promote_by_hand
 
-    project, settings = _family_settings(family)
+    project = _project()
+    if force and not (reason and reason.strip()):
+        raise DlopsError("--force needs --reason TEXT: the reason is recorded in the ledger")
+    name = _model(project, family, model)
+    _, settings = _version_settings(project, family, name, version)
     entry = promote_by_hand(project, settings, version, force, reason, ledger.actor())
     typer.echo(
         f"{settings.model_name}: champion v{entry.champion_before or '-'} -> "
@@ -297,18 +388,55 @@ def promote(
 
 
 @app.command()
-def rollback(family: FamilyArg) -> None:
+def rollback(family: FamilyArg, model: ModelOpt = None) -> None:
     """Move `champion` back to the previous champion in the ledger, and record it."""
     from components.registry import ledger
     from components.registry.promotion import rollback as roll_back
 
-    project, settings = _family_settings(family)
+    project = _project()
+    name = _model(project, family, model)
+    target = ledger.rollback_target(name)
+    _, settings = _version_settings(project, family, name, target)
     entry = roll_back(project, settings, ledger.actor())
     typer.echo(
         f"{settings.model_name}: champion v{entry.champion_before} -> "
         f"v{entry.champion_after} (rollback); ledger run {entry.run_id}"
     )
     typer.echo(f"promotion report: {entry.report}")
+
+
+@app.command()
+def lineage(
+    target: Annotated[
+        str,
+        typer.Argument(
+            help="MODEL@VERSION, or a served response (a JSON file, or its text): "
+            "its model_name and model_version"
+        ),
+    ],
+    restore: Annotated[
+        Path | None,
+        typer.Option("--restore", help="write the version's training data into this folder"),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Walk a model version (or a served answer) back: run → data version → git commit → config."""
+    from components.tracking.lineage import describe, parse_target
+
+    name, version = parse_target(target)
+    project = _project()
+    chain = describe(name, version)
+    if restore is not None:
+        from components.data.versioning import restore as restore_data
+
+        count = restore_data(project, chain["data_version"], restore.resolve())
+        chain["restored"] = f"{count} files into {restore.resolve()}"
+    if as_json:
+        typer.echo(json.dumps(chain, indent=2))
+        return
+    for key, value in chain.items():
+        if value:
+            typer.echo(f"{key:>12}  {value}")
 
 
 @app.command()

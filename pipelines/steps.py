@@ -30,6 +30,7 @@ from components.tracking import runs
 from components.tracking.fingerprint import Fingerprint
 from components.tracking.models import model_uri_of
 from components.training.train import open_run, train_family
+from components.validation import contract
 from components.validation.gx_runner import ValidationFailed, ValidationReport
 from components.validation.validate import validate_folder
 
@@ -129,14 +130,15 @@ def skip_if_unchanged(
     except DlopsError:
         return None
     fingerprint = fingerprints.of_folder(settings, staged)
-    last = runs.last_successful_run(experiment_id, family)
+    last = runs.last_successful_run(experiment_id, settings.model_name)
     if last is None or fingerprint.changes(last.data.tags):
         return None
     run_id = runs.record_skip(
         experiment_id,
         parent_run_id,
         family,
-        versioning.current_version(project),
+        settings.model_name,
+        versioning.current_version(project, settings.data_key),
         {**fingerprint.tags(), tag.LAST_RUN: last.info.run_id},
     )
     return Skip(
@@ -145,8 +147,24 @@ def skip_if_unchanged(
 
 
 @step
-def validate_data(project: Project, settings: FamilySettings, staged: Path) -> ValidationReport:
-    return validate_folder(project, settings, staged)
+def validate_data(
+    project: Project, settings: FamilySettings, staged: Path, accept_change: str | None = None
+) -> ValidationReport:
+    """The kind's suite, and the model's data contract unless a change is accepted on purpose."""
+    accepted = None if accept_change else contract.read(project, settings)
+    return validate_folder(project, settings, staged, accepted and accepted["profile"])
+
+
+@step
+def keep_contract(
+    project: Project,
+    settings: FamilySettings,
+    profile: dict,
+    data_version: str,
+    accept_change: str | None,
+) -> list[str]:
+    """The model's first data becomes its contract; an accepted change replaces it (ledger)."""
+    return contract.keep(project, settings, profile, data_version, accept_change, "pipeline")
 
 
 @step
@@ -154,8 +172,8 @@ def version_data(
     project: Project, settings: FamilySettings, staged: Path, fingerprint: Fingerprint
 ) -> tuple[str, Fingerprint]:
     """`dvc add` + push; the data part of the fingerprint is then read from DVC's manifest."""
-    version = versioning.commit(project, settings.family, staged)
-    entries = fingerprints.manifest_entries(project, settings.family)
+    version = versioning.commit(project, settings.data_key, staged)
+    entries = fingerprints.manifest_entries(project, settings.data_key)
     return version, dataclasses.replace(fingerprint, data=fingerprints.entries_digest(entries))
 
 
@@ -234,6 +252,7 @@ class Steps:
     skip_if_unchanged: Task
     validate_data: Task
     version_data: Task
+    keep_contract: Task
     open_training_run: Task
     train: Task
     evaluate: Task
@@ -257,6 +276,7 @@ def with_retries(retries: RetrySettings) -> Steps:
         skip_if_unchanged=skip_if_unchanged.with_options(**options),
         validate_data=validate_data.with_options(**options),
         version_data=version_data.with_options(**options),
+        keep_contract=keep_contract,  # not retried: it may append to the ledger
         open_training_run=open_training_run.with_options(**options),
         train=train.with_options(**options),
         evaluate=evaluate.with_options(**options),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections import Counter
 from typing import Any
 
 from rich.console import Console
@@ -28,7 +29,7 @@ def print_summary(outcomes: list[dict[str, Any]]) -> None:
     console = _console()
     table = Table(title="dlops run")
     for column in (
-        "family",
+        "model",
         "status",
         "data version",
         "test metrics",
@@ -40,7 +41,7 @@ def print_summary(outcomes: list[dict[str, Any]]) -> None:
         table.add_column(column)
     for o in outcomes:
         table.add_row(
-            o["family"],
+            o["model_name"] or o["family"],
             o["status"],
             (o["data_version"] or "-")[:12],
             _metric_text(o["metrics"]),
@@ -63,56 +64,54 @@ def print_summary(outcomes: list[dict[str, Any]]) -> None:
     console.print("MLflow UI: [bold]dlops ui[/bold] (http://127.0.0.1:5000)")
     for o in outcomes:
         if o["status"] == "ok":
-            console.print(f"Serve {o['family']}: [bold]dlops serve {o['family']}[/bold]")
+            model = o["model_name"] or f"dlops-{o['family']}"
+            option = "" if model == f"dlops-{o['family']}" else f" --model {model}"
+            console.print(f"Serve {model}: [bold]dlops serve {o['family']}{option}[/bold]")
 
 
 def _time(millis: int) -> str:
     return time.strftime("%Y-%m-%d %H:%M", time.localtime(millis / 1000))
 
 
-def family_status(project: Project, family: str) -> dict[str, Any]:
-    """Registry and tracking facts of one family, as plain values."""
-    from components.config import load_family
-    from components.data.versioning import current_version
-    from components.registry.versions import CHAMPION, alias_version, latest_version
-    from components.tracking.runs import client
+def model_status(project: Project, family: str, name: str) -> dict[str, Any]:
+    """Registry and tracking facts of one registered model, as plain values."""
+    from components.tracking.store import reader
 
-    settings = load_family(project, family)
-    name = settings.model_name
-    champion = alias_version(name, CHAMPION)
-    experiments = [e.experiment_id for e in client().search_experiments()]
-
-    def latest(kind: str):
-        found = client().search_runs(
-            experiments,
-            filter_string=f"tags.{tag.FAMILY} = '{family}' and tags.`{tag.RUN_KIND}` = '{kind}'",
-            order_by=["attributes.start_time DESC"],
-            max_results=1,
-        )
-        return found[0] if found else None
-
-    trained, skipped = latest("training"), latest("skipped")
-    runs = [trained] if trained else []
-    last = max((r for r in (trained, skipped) if r), key=lambda r: r.info.start_time, default=None)
-    metric = settings.gate.metric
-    headline = None
+    store = reader()
+    champion = store.alias_version(name, "champion")
+    trained, skipped = store.latest_run(name, "training"), store.latest_run(name, "skipped")
+    last = max((r for r in (trained, skipped) if r), key=lambda r: r.start_time, default=None)
+    metric = headline = data_version = None
     if champion is not None:
-        champion_run = client().get_model_version(name, champion).run_id
-        headline = client().get_run(champion_run).data.metrics.get(metric)
+        run_id, tags = store.version_tags(name, champion)
+        metric, data_version = tags.get("gate.metric"), tags.get(tag.DATA_VERSION)
+        headline = store.run_metric(run_id, metric) if metric else None
     return {
         "family": family,
         "model_name": name,
+        "default": name == (project.last_model(family) or f"dlops-{family}"),
         "champion_version": champion,
-        "latest_version": latest_version(name),
-        "data_version": current_version(project),
-        "last_run_id": runs[0].info.run_id if runs else None,
-        "last_run_status": runs[0].info.status if runs else None,
+        "latest_version": store.latest_version(name),
+        "data_version": data_version,  # the champion's: exactly the data it was trained on
+        "last_run_id": trained.run_id if trained else None,
+        "last_run_status": trained.status if trained else None,
         # what the latest run or retrain did: trained, or skipped because nothing changed
         "last_check": None if last is None else ("skipped" if last is skipped else "trained"),
-        "last_check_time": None if last is None else _time(last.info.start_time),
+        "last_check_time": None if last is None else _time(last.start_time),
         "metric": metric,
         "champion_metric": headline,
     }
+
+
+def status_rows(project: Project, families: list[str], model: str | None) -> list[dict[str, Any]]:
+    """One row per model: each family's built-in model and every model of the user's data."""
+    from components.tracking.store import reader
+
+    rows = []
+    for family in families:
+        names = {f"dlops-{family}", *reader().models(family)}
+        rows += [model_status(project, family, n) for n in sorted(names) if model in (None, n)]
+    return rows
 
 
 def print_status(rows: list[dict[str, Any]]) -> None:
@@ -128,11 +127,12 @@ def print_status(rows: list[dict[str, Any]]) -> None:
         "champion metric",
     ):
         table.add_column(column)
+    several = Counter(r["family"] for r in rows)  # mark the default where there is a choice
     for r in rows:
         value = "-" if r["champion_metric"] is None else f"{r['metric']}={r['champion_metric']:.4f}"
         table.add_row(
             r["family"],
-            r["model_name"],
+            r["model_name"] + (" (default)" if r["default"] and several[r["family"]] > 1 else ""),
             r["champion_version"] or "-",
             r["latest_version"] or "-",
             (r["data_version"] or "-")[:12],
@@ -179,6 +179,6 @@ def print_history(model_name: str, entries: list) -> None:
             interval,
             "-" if e.p_value is None else f"{e.p_value:.3g}",
             e.actor,
-            e.reason,
+            f"{e.reason}; changes: {e.detail}" if e.detail else e.reason,
         )
     _console().print(table)

@@ -79,6 +79,7 @@ def family_pipeline(
     experiment_id: str,
     parent_run_id: str,
     retries: RetrySettings | None = None,
+    accept_data_change: str | None = None,
 ) -> FamilyOutcome:
     """One family through the whole chain; the outcome says how far it got."""
     project = Project.current()
@@ -90,9 +91,14 @@ def family_pipeline(
         # data
         staged = step.stage_data(project, settings)
         fingerprint = step.fingerprint(settings, staged)
-        report = require(step.validate_data(project, settings, staged))  # the gate
+        report = require(  # the gate: the kind's suite and the model's data contract
+            step.validate_data(project, settings, staged, accept_data_change)
+        )
         outcome.data_version, fingerprint = step.version_data(
             project, settings, staged, fingerprint
+        )
+        step.keep_contract(
+            project, settings, report.profile, outcome.data_version, accept_data_change
         )
         # training: the flow owns the run from here until close_run
         outcome.run_id = step.open_training_run(
@@ -129,6 +135,8 @@ def family_pipeline(
     outcome.reason = decision.reason
     outcome.report = decision.report
     outcome.champion = alias_version(settings.model_name, CHAMPION)
+    if outcome.champion is not None:  # the family's default model from now on
+        project.remember_model(family, settings.model_name)
     return outcome
 
 
@@ -138,11 +146,13 @@ def training_pipeline(
     config: Path | None = None,
     overrides: list[str] | None = None,
     only_if_changed: bool = False,
+    accept_data_change: str | None = None,
 ) -> list[dict]:
     """Train, gate and package each family; one family's failure does not stop the others.
 
     `only_if_changed=True` (`dlops retrain`, `dlops schedule`) retrains only the families whose
-    data, config or code changed since their last successful run.
+    data, config or code changed since their last successful run. `accept_data_change` (a
+    reason) lets data through that breaks its model's contract, and records it in the ledger.
     """
     project = Project.current()
     setup_environment(project)
@@ -178,6 +188,7 @@ def training_pipeline(
                     experiment_id,
                     parent_run_id,
                     pipeline.retries,
+                    accept_data_change,
                     return_state=True,
                 )
                 outcome = (

@@ -21,7 +21,7 @@ def make_project(root: Path, remote: Path) -> Path:
         "[core]\n    remote = local\n    autostage = false\n    analytics = false\n"
         f"['remote \"local\"']\n    url = {remote}\n"
     )
-    (root / ".gitignore").write_text("/data/\n/.dlops/\n/mlflow/\n")
+    (root / ".gitignore").write_text("/.dlops/\n/mlflow/\n")  # data/: DVC ignores its folders
     git = ["git", "-c", "user.name=test", "-c", "user.email=test@example.com"]
     subprocess.run([*git, "init", "-q"], cwd=root, check=True)
     subprocess.run([*git, "add", "-A"], cwd=root, check=True)

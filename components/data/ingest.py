@@ -35,7 +35,8 @@ def stage(project: Project, settings: FamilySettings) -> Path:
 
     With the built-in source, `data/<family>` is the family's data: the built-in set is written
     there the first time, and files added to it later (new rows, new images) are taken as they
-    are. A `csv:`/`folder:` source is copied in on every run. Raw files are copied unedited: the
+    are. A `csv:`/`folder:` source is copied in on every run; it becomes its own model's data
+    (`data/<family>-<name>`), never the built-in folder. Raw files are copied unedited: the
     validation gate judges them before they become a data version.
     """
     from components.kinds import kind_for
@@ -46,7 +47,7 @@ def stage(project: Project, settings: FamilySettings) -> Path:
     target.mkdir(parents=True)
     source, path = settings.data.source_kind, settings.data.source_path
     if source == "builtin":
-        current = project.data / settings.family
+        current = project.data / settings.data_key
         if current.is_dir() and any(current.iterdir()):
             shutil.rmtree(target)
             shutil.copytree(current, target)

@@ -161,6 +161,21 @@ class Kind(ABC):
     def predict(self, model, card: ModelCard, model_input):
         """The logged (pyfunc) model's prediction for `model_input` (the inference module's)."""
 
+    def profile(self, settings: FamilySettings, suite: Suite) -> dict[str, Any]:
+        """The data contract's profile of validated data (plain JSON, from the suite's tables).
+
+        Stored when a model first accepts data; {} when the kind keeps no contract.
+        """
+        return {}
+
+    def contract(self, settings: FamilySettings, suite: Suite, profile: dict[str, Any]) -> Suite:
+        """`suite` with the rules of an accepted `profile` added.
+
+        New data must still meet it: the same columns and labels, values within the accepted
+        range and a margin.
+        """
+        return suite
+
     def paired_outcomes(self, model, card: ModelCard, split: Split, metric: str):
         """Per-test-example parts of `metric` for the gate's paired test (`Outcomes`).
 

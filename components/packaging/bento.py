@@ -26,13 +26,13 @@ def bento_model_tag(settings: FamilySettings, version: str) -> str:
     return f"{settings.model_name}:v{version}"
 
 
-def champion(settings: FamilySettings) -> str:
-    """The champion's version number; DlopsError when the family has none yet."""
-    found = alias_version(settings.model_name, CHAMPION)
+def champion(model_name: str, family: str) -> str:
+    """The model's champion version; DlopsError when it has none yet."""
+    found = alias_version(model_name, CHAMPION)
     if found is None:
         raise DlopsError(
-            f"{settings.model_name} has no champion yet: run `dlops run --family "
-            f"{settings.family}` first"
+            f"{model_name} has no champion yet: run `dlops run --family {family}` first"
+            + ("" if model_name == f"dlops-{family}" else " with its data source")
         )
     return found
 

@@ -25,7 +25,8 @@ class Entry:
     seq: int
     family: str
     model_name: str
-    action: str  # first | promote | reject | manual-promote | force-promote | rollback
+    # first | promote | reject | manual-promote | force-promote | rollback | accept-data-change
+    action: str
     version: str  # the version decided on (the challenger, or the rollback's target)
     champion_before: str
     champion_after: str
@@ -40,6 +41,7 @@ class Entry:
     p_value: float | None = None
     run_id: str = ""
     report: str = ""  # the HTML report's local path (also an artifact of the run)
+    detail: str = ""  # an accepted data change: how the contract's profile changed
 
 
 def actor() -> str:
@@ -51,18 +53,12 @@ def actor() -> str:
 
 
 def entries(model_name: str) -> list[Entry]:
-    """Every ledger entry of `model_name`, oldest first."""
-    experiment = runs.client().get_experiment_by_name(EXPERIMENT)
-    if experiment is None:
-        return []
-    found = runs.client().search_runs(
-        [experiment.experiment_id],
-        filter_string=f"params.model_name = '{model_name}'",
-        max_results=50_000,
-    )
+    """Every ledger entry of `model_name`, oldest first (read without importing MLflow)."""
+    from components.tracking.store import reader
+
     rows = []
-    for run in found:
-        params, metrics = run.data.params, run.data.metrics
+    for row in reader().ledger_rows(model_name):
+        params, metrics = row.params, row.metrics
         rows.append(
             Entry(
                 seq=int(params["seq"]),
@@ -76,6 +72,7 @@ def entries(model_name: str) -> list[Entry]:
                 reason=params.get("reason", ""),
                 actor=params.get("actor", ""),
                 time=params.get("time", ""),
+                detail=params.get("detail", ""),
                 **{
                     k: metrics.get(k)
                     for k in (
@@ -86,7 +83,7 @@ def entries(model_name: str) -> list[Entry]:
                         "p_value",
                     )
                 },
-                run_id=run.info.run_id,
+                run_id=row.run_id,
             )
         )
     return sorted(rows, key=lambda e: e.seq)
@@ -106,11 +103,22 @@ def record(project: Project, entry: Entry) -> Entry:
     values = asdict(entry)
     metric_keys = ("challenger_score", "champion_score", "interval_low", "interval_high", "p_value")
     runs.log_params(
-        run.info.run_id, {k: str(values[k]) for k in values if k not in (*metric_keys, "run_id")}
+        run.info.run_id,
+        {k: str(values[k])[:6000] for k in values if k not in (*metric_keys, "run_id")},
     )
     runs.log_metrics(run.info.run_id, {k: values[k] for k in metric_keys if values[k] is not None})
     runs.end_run(run.info.run_id, ok=True)
     return Entry(**{**values, "run_id": run.info.run_id})
+
+
+def rollback_target(model_name: str) -> str:
+    """The champion before the current one, which `rollback` returns to; DlopsError if none."""
+    from components.project import DlopsError
+
+    chain = champion_chain(entries(model_name))
+    if len(chain) < 2:
+        raise DlopsError(f"{model_name} has no earlier champion to roll back to")
+    return chain[-2]
 
 
 def champion_chain(ledger: list[Entry]) -> list[str]:

@@ -53,9 +53,9 @@ def evaluate_gate(project: Project, settings: FamilySettings, version: str) -> D
     except DlopsError as exc:
         return Decision(
             False,
-            f"champion v{champion} cannot be scored on this data ({exc}): "
-            "an incompatible model; promote by hand with --force, or register "
-            "under another registry.model_name",
+            f"champion v{champion} cannot be scored on this data ({exc}): to make v{version} "
+            f"the champion anyway: dlops promote {settings.family} --model {name} "
+            f"--version {version} --force --reason TEXT",
             metric,
             metrics[metric],
             None,
@@ -192,13 +192,40 @@ def promote_by_hand(
     return entry
 
 
+def record_data_change(
+    project: Project,
+    settings: FamilySettings,
+    data_version: str,
+    reason: str,
+    changes: list[str],
+    actor: str,
+) -> ledger.Entry:
+    """`--accept-data-change`: the model's data contract changed on purpose; say why and how."""
+    champion = alias_version(settings.model_name, CHAMPION)
+    entry = ledger.record(
+        project,
+        ledger.Entry(
+            seq=0,
+            family=settings.family,
+            model_name=settings.model_name,
+            action="accept-data-change",
+            version="",
+            champion_before=champion or "",
+            champion_after=champion or "",
+            metric="",
+            reason=f"{reason.strip()} (data version {data_version})",
+            actor=actor,
+            time="",
+            detail="; ".join(changes) or "the profile is unchanged",
+        ),
+    )
+    return entry
+
+
 def rollback(project: Project, settings: FamilySettings, actor: str) -> ledger.Entry:
     """`dlops rollback`: move `champion` back to the one before it in the ledger."""
     name = settings.model_name
-    chain = ledger.champion_chain(ledger.entries(name))
-    if len(chain) < 2:
-        raise DlopsError(f"{name} has no earlier champion to roll back to")
-    current, target = alias_version(name, CHAMPION), chain[-2]
+    current, target = alias_version(name, CHAMPION), ledger.rollback_target(name)
     entry = _record(
         project,
         settings,

@@ -62,6 +62,18 @@ def _number(value) -> str:
     return "-" if value is None else f"{value:.4f}"
 
 
+def undo_command(entry: Entry) -> str:
+    """The command that undoes `entry`'s decision, for this very model."""
+    model = f"{entry.family} --model {entry.model_name}"
+    if entry.action == "rollback":
+        return f"dlops promote {model} --version {entry.champion_before} --force --reason TEXT"
+    if entry.champion_after == entry.champion_before:  # rejected: promote it after all
+        return f"dlops promote {model} --version {entry.version} --force --reason TEXT"
+    if not entry.champion_before:
+        return "nothing to return to: this is the model's first champion"
+    return f"dlops rollback {model}"
+
+
 def write_report(project: Project, entry: Entry) -> Path:
     """Write the entry's report to `.dlops/reports/`, log it to the ledger run, return the path."""
     decided = _run_facts(entry.model_name, entry.version)
@@ -89,11 +101,7 @@ def write_report(project: Project, entry: Entry) -> Path:
         f"<figcaption>{escape(name)}</figcaption></figure>"
         for name, data in decided.get("plots", {}).items()
     )
-    undo = (
-        f"dlops rollback {entry.family}"
-        if entry.champion_after != entry.champion_before
-        else f"dlops promote {entry.family} --version {entry.version} --force --reason TEXT"
-    )
+    undo = undo_command(entry)
     page = f"""<!doctype html><html><head><meta charset="utf-8">
 <title>{escape(entry.model_name)}: {escape(entry.action)} v{escape(entry.version)}</title>
 <style>{STYLE}</style></head><body>

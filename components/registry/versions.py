@@ -80,3 +80,20 @@ def version_info(model_name: str, version: str):
 def tag_version(model_name: str, version: str, tags: dict[str, str]) -> None:
     for key, value in tags.items():
         client().set_model_version_tag(model_name, version, key, str(value))
+
+
+def version_settings(model_name: str, version: str):
+    """The settings the version was trained with: its data source, target, gate, serving.
+
+    Rebuilt from its training run's logged settings, never from today's family defaults.
+    """
+    from components.tracking.runs import run_settings
+
+    info = version_info(model_name, version)
+    settings = run_settings(info.run_id)
+    if settings is None:
+        raise DlopsError(
+            f"{model_name} v{version}: its run {info.run_id} logged no settings "
+            "(config/settings.json); it predates versions that carry their config"
+        )
+    return settings

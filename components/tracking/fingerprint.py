@@ -2,9 +2,9 @@
 
 Retraining is skipped when all three equal those of the family's last successful run.
 
-- data: a hash over the family's entries (path, md5) in DVC's directory manifest of `data/`, so
-  another family's new files do not change it. Before the data is versioned the same entries
-  are computed from the staged files (DVC 3 records each file's plain md5).
+- data: a hash over the entries (path, md5) of DVC's directory manifest of the model's own
+  folder `data/<key>`. Before the data is versioned the same entries are computed from the
+  staged files (DVC 3 records each file's plain md5).
 - config: `FamilySettings.config_hash()`.
 - code: a hash over the source of the project modules the family's chain imports, starting
   from its model module and its kind's module (static imports, followed transitively), so a change
@@ -77,34 +77,36 @@ def _md5(path: Path) -> str:
     return digest.hexdigest()
 
 
-def folder_entries(folder: Path, family: str) -> list[tuple[str, str]]:
-    """(relpath under data/, md5) of every file in `folder`, as DVC's manifest would list them."""
+def folder_entries(folder: Path) -> list[tuple[str, str]]:
+    """(relpath, md5) of every file in `folder`, as DVC's manifest would list them."""
     return [
-        (f"{family}/{path.relative_to(folder).as_posix()}", _md5(path))
+        (path.relative_to(folder).as_posix(), _md5(path))
         for path in sorted(folder.rglob("*"))
         if path.is_file()
     ]
 
 
-def manifest_entries(project: Project, family: str) -> list[tuple[str, str]]:
-    """The family's (relpath, md5) entries in the directory manifest of the current data version."""
-    from components.data.versioning import current_version
-
-    version = current_version(project)
-    if version is None or not version.endswith(".dir"):
-        raise DlopsError("data.dvc does not point at a versioned data/ folder")
+def manifest(project: Project, version: str) -> list[dict[str, str]]:
+    """DVC's directory manifest of a data version: one {relpath, md5} per file."""
+    if not version.endswith(".dir"):
+        raise DlopsError(f"data version {version} is not a versioned folder")
     from dvc.repo import Repo
 
     with Repo(str(project.root)) as repo:  # the configured cache, wherever `dvc cache dir` put it
-        manifest = Path(repo.cache.local.oid_to_path(version))
-    if not manifest.is_file():
+        path = Path(repo.cache.local.oid_to_path(version))
+    if not path.is_file():
         raise DlopsError(f"DVC manifest {version} is not in the local cache: run `dvc pull`")
-    prefix = f"{family}/"
-    return [
-        (entry["relpath"], entry["md5"])
-        for entry in json.loads(manifest.read_text())
-        if entry["relpath"].startswith(prefix)
-    ]
+    return json.loads(path.read_text())
+
+
+def manifest_entries(project: Project, key: str) -> list[tuple[str, str]]:
+    """The (relpath, md5) entries of `data/<key>`'s current data version."""
+    from components.data.versioning import current_version
+
+    version = current_version(project, key)
+    if version is None:
+        raise DlopsError(f"data/{key}.dvc does not exist: data/{key} was never versioned")
+    return [(entry["relpath"], entry["md5"]) for entry in manifest(project, version)]
 
 
 @functools.cache
@@ -136,4 +138,4 @@ def compute(settings: FamilySettings, entries: list[tuple[str, str]]) -> Fingerp
 
 def of_folder(settings: FamilySettings, folder: Path) -> Fingerprint:
     """The fingerprint of `settings.family` with the files in `folder` as its data."""
-    return compute(settings, folder_entries(folder, settings.family))
+    return compute(settings, folder_entries(folder))

@@ -20,3 +20,55 @@ def git_commit(root: Path) -> str:
     except (subprocess.CalledProcessError, FileNotFoundError):
         return "unknown"
     return f"{commit}-dirty" if dirty else commit
+
+
+def parse_target(text: str) -> tuple[str, str]:
+    """(model name, version) from `MODEL@VERSION`, a served response's JSON, or a file of it."""
+    import json
+
+    from components.project import DlopsError
+
+    name, at, version = text.partition("@")
+    if at and name and version.lstrip("v").isdigit() and "{" not in text:
+        return name, version.lstrip("v")
+    path = Path(text)
+    try:
+        body = json.loads(path.read_text() if path.is_file() else text)
+    except (OSError, ValueError):
+        raise DlopsError(
+            f"{text!r} is neither MODEL@VERSION nor a served response (JSON text or a file)"
+        ) from None
+    if not isinstance(body, dict) or not body.get("model_name") or not body.get("model_version"):
+        raise DlopsError("the response names no model_name and model_version")
+    return str(body["model_name"]), str(body["model_version"])
+
+
+def describe(model_name: str, version: str) -> dict[str, str]:
+    """Model version → run → data version → git commit → config, as plain values."""
+    from components import tags as tag
+    from components.registry.versions import CHAMPION, alias_version, version_info
+    from components.tracking.runs import SETTINGS_ARTIFACT, client, run_settings
+
+    info = version_info(model_name, version)
+    run = client().get_run(info.run_id)
+    settings = run_settings(info.run_id)
+    key = settings.data_key if settings else ""
+    commit = info.tags.get(tag.GIT_COMMIT, "")
+    return {
+        "model": f"{model_name} v{version}"
+        + (" (champion)" if alias_version(model_name, CHAMPION) == version else ""),
+        "run": f"{info.run_id} ({run.info.run_name}, {run.info.status})",
+        "data_version": info.tags.get(tag.DATA_VERSION, ""),
+        "data": f"data/{key} (pointer data/{key}.dvc)" if key else "",
+        "git_commit": commit,
+        "restore": (
+            f"git checkout {commit.removesuffix('-dirty')} && dvc checkout data/{key}.dvc"
+            if key and commit not in ("", "unknown")
+            else ""
+        ),
+        "config_hash": info.tags.get(tag.CONFIG_HASH, ""),
+        "config": f"runs:/{info.run_id}/{SETTINGS_ARTIFACT}",
+        "source": "" if settings is None else settings.data.source,
+        "target": "" if settings is None else settings.data.target,
+        "device": info.tags.get(tag.DEVICE, ""),
+    }

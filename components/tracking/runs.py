@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import socket
 import time
@@ -9,6 +10,7 @@ from pathlib import Path
 
 from components import tags as tag
 from components.project import Project
+from components.settings import FamilySettings
 
 log = logging.getLogger(__name__)
 
@@ -109,19 +111,25 @@ def start_pipeline_run(experiment_id: str, families: list[str], tags: dict[str, 
     return run.info.run_id
 
 
+def _short(model_name: str) -> str:
+    return model_name.removeprefix("dlops-")
+
+
 def start_family_run(
     experiment_id: str,
     parent_run_id: str | None,
-    family: str,
+    model_name: str,
     data_version: str,
     tags: dict[str, str],
 ) -> str:
-    """A family's training run, nested under the pipeline run, named for people."""
-    all_tags = {tag.RUN_KIND: "training", **process_tags(), **tags}
+    """A model's training run, nested under the pipeline run, named for people."""
+    all_tags = {tag.RUN_KIND: "training", tag.MODEL: model_name, **process_tags(), **tags}
     if parent_run_id:
         all_tags[tag.PARENT_RUN] = parent_run_id
     run = client().create_run(
-        experiment_id, run_name=f"{family} {data_version[:8]} {_stamp()}", tags=all_tags
+        experiment_id,
+        run_name=f"{_short(model_name)} {data_version[:8]} {_stamp()}",
+        tags=all_tags,
     )
     return run.info.run_id
 
@@ -149,12 +157,12 @@ def end_failed(run_id: str, exc: BaseException) -> None:
         log.warning("could not end run %s: %s", run_id, error)
 
 
-def last_successful_run(experiment_id: str, family: str):
-    """The family's latest training run that went through the whole chain, or None."""
+def last_successful_run(experiment_id: str, model_name: str):
+    """The model's latest training run that went through the whole chain, or None."""
     found = client().search_runs(
         [experiment_id],
         filter_string=(
-            f"tags.{tag.FAMILY} = '{family}' and tags.`{tag.RUN_KIND}` = 'training' "
+            f"tags.`{tag.MODEL}` = '{model_name}' and tags.`{tag.RUN_KIND}` = 'training' "
             f"and tags.`{tag.OUTCOME}` = 'ok' and attributes.status = 'FINISHED'"
         ),
         order_by=["attributes.start_time DESC"],
@@ -163,12 +171,12 @@ def last_successful_run(experiment_id: str, family: str):
     return found[0] if found else None
 
 
-def unfinished_runs(experiment_id: str, family: str, fingerprint: str) -> list:
-    """The family's ended-but-not-finished training runs with this fingerprint, newest first."""
+def unfinished_runs(experiment_id: str, model_name: str, fingerprint: str) -> list:
+    """The model's ended-but-not-finished training runs with this fingerprint, newest first."""
     return client().search_runs(
         [experiment_id],
         filter_string=(
-            f"tags.{tag.FAMILY} = '{family}' and tags.`{tag.RUN_KIND}` = 'training' "
+            f"tags.`{tag.MODEL}` = '{model_name}' and tags.`{tag.RUN_KIND}` = 'training' "
             f"and tags.{tag.FINGERPRINT} = '{fingerprint}' "
             "and attributes.status != 'FINISHED' and attributes.status != 'RUNNING'"
         ),
@@ -181,25 +189,51 @@ def record_skip(
     experiment_id: str,
     parent_run_id: str | None,
     family: str,
+    model_name: str,
     data_version: str | None,
     tags: dict[str, str],
 ) -> str:
-    """A short finished run saying the family was not retrained because nothing changed."""
+    """A short finished run saying the model was not retrained because nothing changed."""
     all_tags = {
         **process_tags(),
         tag.RUN_KIND: "skipped",
         tag.SKIPPED: "unchanged",
         tag.FAMILY: family,
+        tag.MODEL: model_name,
         tag.DATA_VERSION: data_version or "",
         **tags,
     }
     if parent_run_id:
         all_tags[tag.PARENT_RUN] = parent_run_id
     run = client().create_run(
-        experiment_id, run_name=f"{family} unchanged {_stamp()}", tags=all_tags
+        experiment_id, run_name=f"{_short(model_name)} unchanged {_stamp()}", tags=all_tags
     )
     client().set_terminated(run.info.run_id, "FINISHED")
     return run.info.run_id
+
+
+SETTINGS_ARTIFACT = "config/settings.json"
+
+
+def log_settings(run_id: str, settings: FamilySettings, folder: Path) -> None:
+    """The run's resolved settings, whole: what promote, serve and build rebuild it from."""
+    path = folder / SETTINGS_ARTIFACT
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(settings.model_dump(mode="json"), indent=1, sort_keys=True))
+    log_artifact(run_id, path, str(Path(SETTINGS_ARTIFACT).parent))
+
+
+def run_settings(run_id: str) -> FamilySettings | None:
+    """The settings a training run logged (None for runs from before they were logged)."""
+    from mlflow.exceptions import MlflowException
+
+    from mlflow.artifacts import download_artifacts
+
+    try:
+        path = download_artifacts(run_id=run_id, artifact_path=SETTINGS_ARTIFACT)
+    except (MlflowException, OSError):
+        return None
+    return FamilySettings.model_validate(json.loads(Path(path).read_text()))
 
 
 def log_params(run_id: str, params: dict[str, str]) -> None:

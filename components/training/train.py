@@ -13,7 +13,7 @@ from pathlib import Path
 
 from components import tags as tag
 from components.data.split import load_split
-from components.data.versioning import family_files
+from components.data.versioning import model_files
 from components.kinds import kind_for
 from components.kinds.card import save_model
 from components.models import build_model
@@ -43,13 +43,13 @@ class Resume:
 
 
 def resumable(
-    project: Project, experiment_id: str, family: str, fingerprint: Fingerprint
+    project: Project, experiment_id: str, model_name: str, fingerprint: Fingerprint
 ) -> Resume | None:
     """The latest failed or killed run of the same data, config and code that left a checkpoint.
 
     A checkpoint that cannot be read (a disk error, a file cut short) is passed over.
     """
-    for run in runs.unfinished_runs(experiment_id, family, fingerprint.combined):
+    for run in runs.unfinished_runs(experiment_id, model_name, fingerprint.combined):
         checkpoints = checkpoints_of(project, run.info.run_id)
         if not checkpoints.exists():
             continue
@@ -84,16 +84,16 @@ def open_run(
         settings.family, data_version, git_commit(CODE_ROOT), settings.config_hash(), str(device)
     )
     tags = lineage | fingerprint.tags()
-    previous = resumable(project, experiment_id, settings.family, fingerprint)
+    previous = resumable(project, experiment_id, settings.model_name, fingerprint)
     if previous is not None:
         tags |= {tag.RESUMED_FROM_RUN: previous.run_id, tag.RESUMED_FROM_EPOCH: str(previous.epoch)}
     run_id = runs.start_family_run(
-        experiment_id, parent_run_id, settings.family, data_version, tags
+        experiment_id, parent_run_id, settings.model_name, data_version, tags
     )
     try:
         if previous is not None:
             checkpoints_of(project, run_id).copy_from(previous.checkpoints)
-        folder = family_files(project, settings.family)
+        folder = model_files(project, settings.data_key)
         frame = kind_for(settings.family).dataset_frame(folder)
         runs.log_dataset(
             run_id,
@@ -105,6 +105,7 @@ def open_run(
         )
         for path in validation_files:
             runs.log_artifact(run_id, path, "validation")
+        runs.log_settings(run_id, settings, project.run_dir(run_id))
     except BaseException as exc:  # the flow never got the id: end the run here
         runs.end_failed(run_id, exc)
         raise
@@ -125,9 +126,23 @@ def train_family(project: Project, settings: FamilySettings, run_id: str) -> Non
 
     # split
     split = load_split(project, settings)
+    train = settings.train.adapted(split.size("train"))
+    adapted = {
+        f"train.adapted.{key}": str(getattr(train, key))
+        for key in ("batch_size", "patience")
+        if getattr(train, key) != getattr(settings.train, key)
+    }
+    if adapted:
+        log.warning(
+            "%s: %d training examples: %s (small data: more optimiser steps per epoch)",
+            settings.family,
+            split.size("train"),
+            ", ".join(f"{k.removeprefix('train.adapted.')} {v}" for k, v in adapted.items()),
+        )
     runs.log_params(
         run_id,
         {
+            **adapted,
             **settings.flat(),
             "data.split.digest": split.digest,
             **{f"data.rows.{part}": str(split.size(part)) for part in split.data},
@@ -135,6 +150,7 @@ def train_family(project: Project, settings: FamilySettings, run_id: str) -> Non
             **split.params,
         },
     )
+    settings = settings.model_copy(update={"train": train})
     # build
     seed_everything(settings.train.seed)  # initial weights are part of the reproducible run
     model = build_model(settings.family, settings.model, split.dims)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -21,16 +22,51 @@ class ValidationReport:
     result_file: str | None = None
     docs_index: str | None = None
     stats: dict[str, int] = field(default_factory=dict)
+    profile: dict = field(default_factory=dict)  # the kind's contract profile of this data
+
+
+# A failure's text: `expectation(column): what was seen` or `expectation: what was seen`.
+FAILURE = re.compile(r"^(?P<rule>[\w.]+)(\((?P<column>[^)]*)\))?(?P<rest>.*)$", re.S)
+
+
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def summarise(failures: list[str], limit: int = 12, width: int = 70) -> list[str]:
+    """The failures as one line per column (first found first, table-wide ones last).
+
+    At most `limit` lines: a screenful, whatever the number of expectations; each failure's
+    text is cut at `width` characters (the Data Docs hold them whole).
+    """
+    by_column: dict[str, list[str]] = {}
+    for failure in failures:
+        match = FAILURE.match(failure)
+        column = match["column"] if match and match["column"] else ""
+        text = f"{match['rule']}{match['rest']}" if match and match["column"] else failure
+        by_column.setdefault(column, []).append(_clip(" ".join(text.split()), width))
+    lines = []
+    for column in sorted(by_column, key=lambda c: c == ""):  # stable: first seen first
+        where = f"column {column!r}" if column else "table"
+        lines.append(f"  {where}: {'; '.join(by_column[column])}")
+    if len(lines) > limit:
+        lines = [*lines[: limit - 1], f"  ... and {len(lines) - limit + 1} more columns"]
+    return lines
 
 
 class ValidationFailed(DlopsError):
-    """Data failed its suite: the family stops before training."""
+    """Data failed its suite: the family stops before training, nothing is versioned."""
 
     def __init__(self, report: ValidationReport):
         self.report = report
-        lines = "; ".join(report.failures)
-        where = f" (Data Docs: {report.docs_index})" if report.docs_index else ""
-        super().__init__(f"{report.family}: data validation failed: {lines}{where}")
+        count = len(report.failures)
+        lines = "\n".join(summarise(report.failures))
+        docs = report.docs_index
+        where = f"\n  the full list in the Data Docs: {docs}" if docs else ""
+        super().__init__(
+            f"{report.family}: data validation failed ({count} "
+            f"{'expectation' if count == 1 else 'expectations'}):\n{lines}{where}"
+        )
 
 
 def _jsonable(value):
@@ -58,6 +94,11 @@ def describe_failure(result) -> str:
     config, res = result.expectation_config, result.result or {}
     column = config.kwargs.get("column")
     name = f"{config.type}({column})" if column else config.type
+    mismatched = (res.get("details") or {}).get("mismatched")
+    if mismatched:  # a table's columns: name the missing and the unexpected ones
+        columns = [*(mismatched.get("missing") or []), *(mismatched.get("unexpected") or [])]
+        parts = [f"{k} {_jsonable(v)}" for k, v in mismatched.items() if v]
+        return f"{config.type}({', '.join(map(str, columns))}): {', '.join(parts)}"
     if res.get("unexpected_count"):
         sample = _jsonable(res.get("partial_unexpected_list") or [])[:3]
         return f"{name}: {res['unexpected_count']} unexpected values, e.g. {sample}"

@@ -1,5 +1,6 @@
-"""Corrupted user CSVs stop the family at the validation gate: the failed expectation is named,
-Data Docs are written, and nothing downstream changes (registry, aliases, data version, runs)."""
+"""Corrupted user CSVs stop the family at the validation gate: the failed expectation and its
+column are named, Data Docs are written, and nothing downstream changes (registry, aliases, data
+versions, runs, the built-in data)."""
 
 import numpy as np
 import pandas as pd
@@ -25,14 +26,27 @@ def _corrupt(kind: str, frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-CASES = {
-    "null": "expect_column_values_to_not_be_null(mean_radius)",
-    "string": "expect_column_values_to_be_in_type_list(mean_texture)",
-    "unknown_label": "expect_column_values_to_be_in_set(target)",
-    "missing_column": "expect_table_columns_to_match_set",
-    "empty_file": "expect_file_to_be_readable_csv",
-    "infinite": "expect_column_values_to_be_between(mean_perimeter)",
+CASES = {  # the failed expectation, and the column the summary names
+    "null": ("expect_column_values_to_not_be_null", "column 'mean_radius'"),
+    "string": ("expect_column_values_to_be_in_type_list", "column 'mean_texture'"),
+    "unknown_label": ("expect_column_values_to_be_in_set", "column 'target'"),
+    "missing_column": ("expect_table_columns_to_match_set", "column 'mean_area'"),
+    "empty_file": ("expect_file_to_be_readable_csv", "table"),
+    "infinite": ("expect_column_values_to_be_between", "column 'mean_perimeter'"),
 }
+
+
+def _state(project, model_name: str) -> tuple:
+    """Registry, every data version pointer and contract, training runs, the built-in data."""
+    pointers = {p.name: p.read_text() for p in sorted(project.data.glob("*.json"))}
+    pointers |= {p.name: p.read_text() for p in sorted(project.data.glob("*.dvc"))}
+    return (
+        registry_state("dlops-mlp"),
+        registry_state(model_name),
+        pointers,
+        len(training_runs("mlp")),
+        (project.data / "mlp" / "data.csv").read_bytes(),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -53,16 +67,18 @@ def test_corrupted_csv_stops_before_training(kind, declared_schema, project, tmp
     else:
         _corrupt(kind, breast_cancer()).to_csv(path, index=False)
 
-    before = (registry_state("dlops-mlp"), project.data_pointer.read_text(),
-              len(training_runs("mlp")), (project.data / "mlp" / "data.csv").read_bytes())
+    model_name = f"dlops-mlp-{kind.replace('_', '-')}"  # a new data source: its own model
+    before = _state(project, model_name)
     [outcome] = training_pipeline(
         families=["mlp"], config=declared_schema, overrides=[f"data.source=csv:{path}"]
     )
-    after = (registry_state("dlops-mlp"), project.data_pointer.read_text(),
-             len(training_runs("mlp")), (project.data / "mlp" / "data.csv").read_bytes())
+    after = _state(project, model_name)
 
-    assert outcome["status"] == "validation failed"
-    assert CASES[kind] in outcome["message"]
+    assert outcome["status"] == "validation failed" and outcome["model_name"] == model_name
+    expectation, where = CASES[kind]  # the column's summary line names the expectation
+    [line] = [ln for ln in outcome["message"].splitlines() if ln.startswith(f"  {where}: ")]
+    assert expectation in line
+    assert not (project.data / model_name.removeprefix("dlops-")).exists()
     assert outcome["run_id"] is None and outcome["version"] is None
     assert after == before  # registry, aliases, data version, runs and files untouched
     if kind != "empty_file":

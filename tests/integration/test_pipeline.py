@@ -33,7 +33,8 @@ def test_run_is_fully_tracked(first_run, project):
 
     # lineage tags
     assert tags["family"] == "mlp"
-    assert tags["data_version"] == current_version(project) == outcome["data_version"]
+    assert tags["data_version"] == current_version(project, "mlp") == outcome["data_version"]
+    assert tags["dlops.model"] == "dlops-mlp"
     assert len(tags["git_commit"].split("-")[0]) == 40
     assert tags["device"] == "cpu" and len(tags["config_hash"]) == 12
     assert run.info.run_name.startswith(f"mlp {outcome['data_version'][:8]} ")
@@ -61,8 +62,11 @@ def test_run_is_fully_tracked(first_run, project):
     # the dataset, with the data version as its digest
     [dataset_input] = run.inputs.dataset_inputs
     assert dataset_input.dataset.digest == outcome["data_version"][:36]
-    # DVC: the work tree matches data.dvc, and the remote holds the files
-    assert status(project).clean
+    # the whole resolved config, to rebuild the version from (promote, serve, build, lineage)
+    [logged] = client().list_artifacts(run.info.run_id, "config")
+    assert logged.path == "config/settings.json"
+    # DVC: the model's folder matches data/mlp.dvc, and the remote holds the files
+    assert all(state.clean for state in status(project))
 
 
 def test_model_is_registered_with_lineage_and_champion(first_run):
@@ -141,7 +145,8 @@ def test_weaker_model_rejected_then_forced_and_rolled_back(first_run, project_en
     assert weak["champion"] == "1" and "interval" in weak["reason"]
     report = Path(weak["report"]).read_text()  # self-contained: plots inline, undo command
     assert "data:image/png;base64," in report and "expectations passed" in report
-    assert "dlops promote mlp --version" in report and weak["reason"][:40] in report
+    assert "dlops promote mlp --model dlops-mlp --version" in report
+    assert weak["reason"][:40] in report
     after_gate = _ledger(project_env)
     assert after_gate[: len(before)] == before  # the ledger only grows
     assert after_gate[-1]["action"] == "reject" and after_gate[-1]["version"] == weak["version"]
@@ -239,7 +244,8 @@ def test_users_own_csv(first_run, project, tmp_path):
     )
     path = tmp_path / "animals.csv"
     frame.to_csv(path, index=False)
-    learns = ["train.learning_rate=0.05", "train.epochs=40"]  # 72 rows: 2 steps an epoch
+    builtin = (project.data / "mlp" / "data.csv").read_bytes(), registry_state("dlops-mlp")
+    learns = ["train.learning_rate=0.05", "train.epochs=40"]
     [outcome] = training_pipeline(
         families=["mlp"],
         config=first_run["config"],
@@ -254,22 +260,19 @@ def test_users_own_csv(first_run, project, tmp_path):
     assert outcome["decision"] == "promoted", outcome["reason"]  # better than guessing
     assert outcome["metrics"]["test_accuracy"] > outcome["metrics"]["test_majority_accuracy"]
     assert outcome["data_version"] != first_run["outcome"]["data_version"]
-    assert (project.data / "mlp" / "data.csv").read_bytes() == path.read_bytes()
+    assert (project.data / "animals" / "data.csv").read_bytes() == path.read_bytes()
     assert registry_state("animals")["aliases"]["champion"] in (1, "1")
-    # the same data under the built-in model's name: its champion cannot be scored on it
-    [clash] = training_pipeline(
+    # the same file without a name: a model named for the file, never the built-in one
+    [named] = training_pipeline(
         families=["mlp"],
         config=first_run["config"],
         overrides=[f"data.source=csv:{path}", "data.target=species", *learns],
     )
-    assert clash["status"] == "ok" and clash["decision"] == "rejected"
-    assert "cannot be scored" in clash["reason"] and clash["champion"] == "1"
+    assert named["model_name"] == "dlops-mlp-animals" and named["decision"] == "promoted"
+    assert named["data_version"] == outcome["data_version"]  # the same files, the same md5
+    assert (project.data / "mlp" / "data.csv").read_bytes() == builtin[0]
+    assert registry_state("dlops-mlp") == builtin[1]
     assert len(training_runs("mlp")) >= 3
-    # the built-in source now takes data/mlp as it is (the user's CSV); removing the folder
-    # brings the built-in set back, for the tests that follow
-    shutil.rmtree(project.data / "mlp")
-    [restored] = training_pipeline(families=["mlp"], config=first_run["config"])
-    assert restored["data_version"] == first_run["outcome"]["data_version"]
 
 
 @pytest.fixture(scope="module")
@@ -366,7 +369,7 @@ def test_cli_status_and_data_status(first_run, project_env):
         [DLOPS, "status", "--json"], env=env, capture_output=True, text=True, timeout=120
     )
     assert status.returncode == 0, status.stderr
-    [mlp] = [row for row in json.loads(status.stdout) if row["family"] == "mlp"]
+    [mlp] = [row for row in json.loads(status.stdout) if row["model_name"] == "dlops-mlp"]
     assert mlp["champion_version"] == "1"
     assert mlp["data_version"] == first_run["outcome"]["data_version"]
     assert mlp["champion_metric"] == pytest.approx(first_run["outcome"]["metrics"]["test_accuracy"])

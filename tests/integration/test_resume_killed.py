@@ -126,6 +126,8 @@ def uninterrupted(project, config, tmp_path):
         settings = load_family(project, "mlp", config, [f"registry.model_name={MODEL}"])
         task = kind_for("mlp")
         split = task.load_split(project.data / "mlp", settings)
+        train = settings.train.adapted(split.size("train"))  # as train_family does
+        settings = settings.model_copy(update={"train": train})
         seed_everything(settings.train.seed)
         model = build_model("mlp", settings.model, split.dims)
         (tmp_path / "work").mkdir()

@@ -47,11 +47,11 @@ def test_unchanged_family_is_skipped_and_recorded(hooked, project):
     config, bodies = hooked
     retrain(config)  # the latest success may have used other settings: make this config's run
     before = registry_state("dlops-mlp")
-    version = current_version(project)
+    version = current_version(project, "mlp")
     sent = len(bodies)
     outcome = retrain(config)
     assert outcome["status"] == "skipped", outcome["message"]
-    assert registry_state("dlops-mlp") == before and current_version(project) == version
+    assert registry_state("dlops-mlp") == before and current_version(project, "mlp") == version
     run = client().get_run(outcome["run_id"])
     tags = run.data.tags
     assert run.info.status == "FINISHED" and tags["skipped"] == "unchanged"
@@ -61,9 +61,10 @@ def test_unchanged_family_is_skipped_and_recorded(hooked, project):
     for part in ("data", "config", "code"):
         assert tags[f"fingerprint.{part}"] == last[f"fingerprint.{part}"]
     assert len(bodies) == sent  # a skip is not an event
-    from pipelines.summary import family_status
+    from pipelines.summary import model_status
 
-    assert family_status(project, "mlp")["last_check"] == "skipped"  # what `dlops status` shows
+    # what `dlops status` shows
+    assert model_status(project, "mlp", "dlops-mlp")["last_check"] == "skipped"
 
 
 def test_config_change_retrains_and_force_retrains(hooked):
@@ -94,12 +95,15 @@ def test_another_familys_new_data_does_not_retrain(hooked, project, tmp_path):
     else:
         write_digits(staged)
     shutil.copyfile(next(staged.glob("0/*.png")), staged / "0" / "extra.png")
-    before = versioning.current_version(project)
-    after = versioning.commit(project, "cnn", staged)
-    assert after != before
+    mlp, cnn = (
+        versioning.current_version(project, "mlp"),
+        versioning.current_version(project, "cnn"),
+    )
+    assert versioning.commit(project, "cnn", staged) != cnn
+    assert versioning.current_version(project, "mlp") == mlp  # each model has its own version
     outcome = retrain(config)
     assert outcome["status"] == "skipped"
-    assert client().get_run(outcome["run_id"]).data.tags["data_version"] == after
+    assert client().get_run(outcome["run_id"]).data.tags["data_version"] == mlp
 
 
 def test_new_rows_retrain_with_a_new_data_version(hooked, project):
@@ -109,17 +113,17 @@ def test_new_rows_retrain_with_a_new_data_version(hooked, project):
     config, bodies = hooked
     retrain(config)
     versions = registry_state("dlops-mlp")["versions"]
-    old = current_version(project)
+    old = current_version(project, "mlp")
     append_rows(project.data / "mlp" / "data.csv")
     outcome = retrain(config)
     assert outcome["status"] == "ok", outcome["message"]
-    assert outcome["data_version"] == current_version(project) != old
+    assert outcome["data_version"] == current_version(project, "mlp") != old
     assert int(outcome["version"]) == max(versions) + 1
     tags = client().get_run(outcome["run_id"]).data.tags
     assert tags["data_version"] == outcome["data_version"] and tags["dlops.outcome"] == "ok"
-    from pipelines.summary import family_status
+    from pipelines.summary import model_status
 
-    assert family_status(project, "mlp")["last_check"] == "trained"
+    assert model_status(project, "mlp", "dlops-mlp")["last_check"] == "trained"
     assert bodies[-1]["event"] in ("promoted", "rejected")
 
 
@@ -149,7 +153,7 @@ def test_bad_rows_fail_validation_once_and_notify(hooked, project, monkeypatch):
 
     config, bodies = hooked
     versions = registry_state("dlops-mlp")
-    version = current_version(project)
+    version = current_version(project, "mlp")
     calls = []
     real_suite = TabularClassification.suite
 
@@ -169,7 +173,7 @@ def test_bad_rows_fail_validation_once_and_notify(hooked, project, monkeypatch):
         csv.write_bytes(good)
     assert outcome["status"] == "validation failed"
     assert len(calls) == 1  # bad data is not retried
-    assert current_version(project) == version and registry_state("dlops-mlp") == versions
+    assert current_version(project, "mlp") == version and registry_state("dlops-mlp") == versions
     assert bodies[-1]["event"] == "validation_failed" and bodies[-1]["family"] == "mlp"
     assert "validation failed" in bodies[-1]["reason"]
 

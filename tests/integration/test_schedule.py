@@ -98,7 +98,7 @@ def test_trigger_trains_then_skips_then_retrains_on_new_rows(scheduled, project)
     trigger()  # a config never trained before: trains, registers
     assert len(training_runs("mlp")) == runs_before + 1
     state = registry_state("dlops-mlp")
-    version = current_version(project)
+    version = current_version(project, "mlp")
 
     skips = len(skipped_runs("mlp"))
     trigger()  # nothing changed
@@ -111,7 +111,7 @@ def test_trigger_trains_then_skips_then_retrains_on_new_rows(scheduled, project)
     assert len(training_runs("mlp")) == runs_before + 2
     after = registry_state("dlops-mlp")
     assert max(after["versions"]) == max(state["versions"]) + 1
-    new_version = current_version(project)
+    new_version = current_version(project, "mlp")
     assert new_version != version
     [latest] = sorted(training_runs("mlp"), key=lambda r: r.info.start_time)[-1:]
     assert latest.data.tags["data_version"] == new_version

@@ -40,7 +40,7 @@ def listed_commands(*args: str) -> set[str]:
 def test_help_lists_every_command_and_no_other():
     assert listed_commands() == {
         *("data", "validate", "run", "retrain", "schedule", "serve", "build", "status"),
-        *("history", "promote", "rollback", "ui"),
+        *("history", "promote", "rollback", "lineage", "ui"),
     }
     assert listed_commands("data") == {"ingest", "status"}
 
@@ -54,6 +54,9 @@ def test_help_lists_every_command_and_no_other():
         (["run", "--set", "train.epochs=-1"], "train.epochs"),
         (["run", "--config", "/nonexistent.yaml"], "not found"),
         (["run", "--set", "data.source=csv:/nonexistent.csv"], "CSV file not found"),
+        (["run", "--set", "registry.model_name=My Model"], "not a model name"),
+        (["run", "--accept-data-change", " "], "--accept-data-change needs a reason"),
+        (["lineage", "no-such-answer.json"], "neither MODEL@VERSION nor"),
         (["run", "-f", "cnn", "--set", "data.source=folder:/nonexistent"], "folder not found"),
         (["retrain", "-f", "rnn", "--set", "data.source=csv:/"], "CSV file not found: /"),
         (["serve", "mlp", "--port", "70000"], "65535"),

@@ -52,10 +52,10 @@ def test_data_entries_match_dvc_md5_and_ignore_order(tmp_path):
     (tmp_path / "b").mkdir()
     (tmp_path / "a.csv").write_bytes(b"x,y\n1,2\n")
     (tmp_path / "b" / "img.png").write_bytes(b"\x89PNG...")
-    entries = fp.folder_entries(tmp_path, "mlp")
-    assert entries == [
-        ("mlp/a.csv", hashlib.md5(b"x,y\n1,2\n").hexdigest()),
-        ("mlp/b/img.png", hashlib.md5(b"\x89PNG...").hexdigest()),
+    entries = fp.folder_entries(tmp_path)
+    assert entries == [  # relative to the model's own folder, as in its DVC manifest
+        ("a.csv", hashlib.md5(b"x,y\n1,2\n").hexdigest()),
+        ("b/img.png", hashlib.md5(b"\x89PNG...").hexdigest()),
     ]
     assert fp.entries_digest(entries) == fp.entries_digest(list(reversed(entries)))
     assert fp.entries_digest(entries[:1]) != fp.entries_digest(entries)

@@ -47,6 +47,12 @@ class Forecasting(Kind):
     def suite(self, settings, folder):
         return validation.suite(settings, folder)
 
+    def profile(self, settings, suite):
+        return validation.profile(settings, suite)
+
+    def contract(self, settings, suite, profile):
+        return validation.contract(settings, suite, profile)
+
     def load_split(self, folder: Path, settings) -> Split:
         config = settings.data
         series = data.fill_gaps(data.read_series(folder), config.time, config.target)

@@ -7,6 +7,7 @@ its value is missing), whose length and share of gaps are table-level facts.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -20,6 +21,7 @@ from components.kinds.forecasting.data import (
     on_grid,
     parse_times,
 )
+from components.kinds.profile import numeric_profile, widened
 from components.settings import FamilySettings
 
 # Finite bounds make GX count +/-inf as unexpected (NaN is left to the gap check).
@@ -110,4 +112,51 @@ def suite(settings: FamilySettings, folder: Path) -> Suite:
             "missing_values": int(steps[data.target].isna()[on_steps].sum()),
             "missing_timestamps": int((~on_steps).sum()),
         },
+    )
+
+
+def profile(settings: FamilySettings, suite: Suite) -> dict:
+    """The time and value columns, the step between timestamps, the value range and quantiles."""
+    rows = suite.tables["data"][0]
+    data = settings.data
+    grid = infer_grid(rows[data.time].dropna())
+    return {
+        "time": data.time,
+        "target": data.target,
+        "frequency": grid.frequency if grid is not None else None,
+        "values": numeric_profile(rows[data.target]),
+        "rows": len(rows),
+    }
+
+
+def contract(settings: FamilySettings, suite: Suite, accepted: dict) -> Suite:
+    """The accepted columns and step; values within the accepted range and its margin."""
+    import great_expectations.expectations as gxe
+
+    data = settings.data
+    rows, rules = suite.tables["data"]
+    failures = [
+        f"contract({name}): the accepted data's {name} column is {accepted[name]!r}, "
+        f"this data's is {now!r}"
+        for name, now in (("time", data.time), ("target", data.target))
+        if accepted[name] != now
+    ]
+    frequency = profile(settings, suite)["frequency"]
+    if frequency != accepted["frequency"]:
+        failures.append(
+            f"contract({data.time}): one step every {frequency}, the accepted data's every "
+            f"{accepted['frequency']}"
+        )
+    added = []
+    if accepted["values"]["min"] is not None:
+        low, high = widened(
+            accepted["values"]["min"], accepted["values"]["max"], data.contract_margin
+        )
+        added.append(
+            gxe.ExpectColumnValuesToBeBetween(column=data.target, min_value=low, max_value=high)
+        )
+    return replace(
+        suite,
+        tables={**suite.tables, "data": (rows, [*rules, *added])},
+        failures=[*suite.failures, *failures],
     )

@@ -64,6 +64,7 @@ def _describe(path: Path, folder: Path) -> dict:
         "mode": None,
         "min_pixel": None,
         "max_pixel": None,
+        "mean_pixel": None,
         "checksum": None,
     }
     try:
@@ -78,6 +79,7 @@ def _describe(path: Path, folder: Path) -> dict:
                 mode=image.mode,
                 min_pixel=float(array.min()),
                 max_pixel=float(array.max()),
+                mean_pixel=float(array.mean()),
                 checksum=hashlib.md5(image.mode.encode() + array.tobytes()).hexdigest(),
             )
     except Exception as exc:  # any decoding failure is a validation finding, not a crash
@@ -99,6 +101,7 @@ def manifest(folder: Path) -> pd.DataFrame:
         "mode",
         "min_pixel",
         "max_pixel",
+        "mean_pixel",
         "checksum",
     ]
     frame = pd.DataFrame(rows, columns=columns)

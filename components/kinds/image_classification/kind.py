@@ -28,6 +28,12 @@ class ImageClassification(ClassifierKind):
     def suite(self, settings, folder):
         return validation.suite(settings, folder)
 
+    def profile(self, settings, suite):
+        return validation.profile(settings, suite)
+
+    def contract(self, settings, suite, profile):
+        return validation.contract(settings, suite, profile)
+
     def load_split(self, folder: Path, settings) -> Split:
         split = data.load_split(folder, settings)
         image = settings.data.image

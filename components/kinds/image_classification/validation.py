@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from components.kinds.base import Suite
 from components.kinds.image_classification.data import class_counts, manifest
 from components.kinds.image_classification.inference import MAX_PIXELS
+from components.kinds.profile import numeric_profile, widened
 from components.settings import FamilySettings
 
 
@@ -48,3 +50,36 @@ def suite(settings: FamilySettings, folder: Path) -> Suite:
         tables={"data": (files, rules["files"]), "classes": (counts, rules["classes"])},
         stats={"images": len(files), "classes": len(counts)},
     )
+
+
+def profile(settings: FamilySettings, suite: Suite) -> dict:
+    """The class set, the files' modes, and the range of sizes and mean brightness."""
+    files = suite.tables["data"][0]
+    readable = files[files["readable"]]
+    return {
+        "classes": sorted(str(c) for c in files["class"].dropna().unique()),
+        "modes": sorted(str(m) for m in readable["mode"].dropna().unique()),
+        "width": numeric_profile(readable["width"].astype("float64")),
+        "height": numeric_profile(readable["height"].astype("float64")),
+        "mean_pixel": numeric_profile(readable["mean_pixel"].astype("float64")),
+        "images": len(files),
+    }
+
+
+def contract(settings: FamilySettings, suite: Suite, accepted: dict) -> Suite:
+    """The accepted classes and modes; sizes and brightness within the range and its margin."""
+    import great_expectations.expectations as gxe
+
+    files, rules = suite.tables["data"]
+    added = [
+        gxe.ExpectColumnValuesToBeInSet(column="class", value_set=accepted["classes"]),
+        gxe.ExpectColumnValuesToBeInSet(column="mode", value_set=accepted["modes"]),
+    ]
+    for column in ("width", "height", "mean_pixel"):
+        seen = accepted[column]
+        if seen["min"] is not None:
+            low, high = widened(seen["min"], seen["max"], settings.data.contract_margin)
+            added.append(
+                gxe.ExpectColumnValuesToBeBetween(column=column, min_value=low, max_value=high)
+            )
+    return replace(suite, tables={**suite.tables, "data": (files, [*rules, *added])})

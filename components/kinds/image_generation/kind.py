@@ -36,6 +36,12 @@ class ImageGeneration(Kind):
     def suite(self, settings, folder):
         return image_validation.suite(settings, folder)
 
+    def profile(self, settings, suite):
+        return image_validation.profile(settings, suite)
+
+    def contract(self, settings, suite, profile):
+        return image_validation.contract(settings, suite, profile)
+
     def load_split(self, folder: Path, settings) -> Split:
         # The adversarial trainer and the Fréchet distance read whole parts: held in memory.
         split = image_data.load_split(folder, settings, in_memory=True)

@@ -30,6 +30,12 @@ class TabularClassification(ClassifierKind):
     def suite(self, settings, folder):
         return validation.suite(settings, folder)
 
+    def profile(self, settings, suite):
+        return validation.profile(settings, suite)
+
+    def contract(self, settings, suite, profile):
+        return validation.contract(settings, suite, profile)
+
     def load_split(self, folder: Path, settings) -> Split:
         table = data.load_tabular(folder, settings.data.target)
         parts = split_indices(table.y, settings.data.split)

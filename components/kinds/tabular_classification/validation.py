@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from components.kinds.base import Suite
+from components.kinds.profile import numeric_profile, plain, widened
 from components.kinds.tabular_classification.data import CSV_NAME, breast_cancer
 from components.settings import FamilySettings, TabularExpectations
 
@@ -88,3 +90,45 @@ def suite(settings: FamilySettings, folder: Path) -> Suite:
         # Without its target column nothing else can be checked meaningfully; say so first.
         missing = [f"expect_column_to_exist({settings.data.target}): target column is missing"]
     return Suite(tables={"data": (frame, rules)}, stats=stats, failures=missing)
+
+
+def profile(settings: FamilySettings, suite: Suite) -> dict:
+    """Columns, their types, the label set and each numeric column's range and quantiles."""
+    import pandas as pd
+
+    frame, target = suite.tables["data"][0], settings.data.target
+    features = [c for c in frame.columns if c != target]
+    numeric = [c for c in features if pd.api.types.is_numeric_dtype(frame[c])]
+    return {
+        "target": target,
+        "columns": features,
+        "types": {c: "number" if c in numeric else "text" for c in features},
+        "labels": sorted((plain(v) for v in frame[target].dropna().unique()), key=str),
+        "ranges": {c: numeric_profile(frame[c]) for c in numeric},
+        "rows": len(frame),
+    }
+
+
+def contract(settings: FamilySettings, suite: Suite, accepted: dict) -> Suite:
+    """The accepted columns exactly, the accepted labels, values within the accepted range.
+
+    The range is widened by `data.contract_margin` of its width; each rule names its column.
+    """
+    import great_expectations.expectations as gxe
+
+    frame, rules = suite.tables["data"]
+    target = accepted["target"]
+    added = [
+        gxe.ExpectTableColumnsToMatchSet(
+            column_set=[*accepted["columns"], target], exact_match=True
+        )
+    ]
+    if target in frame.columns:
+        added.append(gxe.ExpectColumnValuesToBeInSet(column=target, value_set=accepted["labels"]))
+    for column, seen in accepted["ranges"].items():
+        if column in frame.columns and seen["min"] is not None:
+            low, high = widened(seen["min"], seen["max"], settings.data.contract_margin)
+            added.append(
+                gxe.ExpectColumnValuesToBeBetween(column=column, min_value=low, max_value=high)
+            )
+    return replace(suite, tables={**suite.tables, "data": (frame, [*rules, *added])})
