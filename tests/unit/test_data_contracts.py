@@ -124,3 +124,71 @@ def test_the_tabular_contract_refuses_by_column(tmp_path):
     assert "column 'x': expect_column_values_to_be_between" in text
     assert "column 'label': expect_column_values_to_be_in_set" in text
     assert validate_folder(project, own, folder).success  # without the contract: fine data
+
+
+def _validated(tmp_path, family: str, overrides: dict, write, accepted=None):
+    from components.validation.validate import validate_folder
+
+    own = FamilySettings.model_validate({"family": family, **overrides})
+    folder = tmp_path / "staged"
+    if folder.exists():
+        import shutil
+
+        shutil.rmtree(folder)
+    folder.mkdir()
+    write(folder)
+    return validate_folder(Project(tmp_path), own, folder, accepted)
+
+
+def test_the_series_contract_keeps_the_step_and_the_value_range(tmp_path):
+    import numpy as np
+
+    small = {
+        "data": {
+            "source": "csv:x.csv",
+            "time": "date",
+            "target": "value",
+            "min_rows": 10,
+            "series": {"window": 8, "horizon": 2, "season_length": 4},
+        }
+    }
+
+    def series(freq: str, scale: float = 1.0):
+        times = pd.date_range("2020-01-04", periods=120, freq=freq)
+        values = scale * (100 + np.sin(np.arange(120) * np.pi / 2))
+        frame = pd.DataFrame({"date": times.strftime("%Y-%m-%d"), "value": values})
+        return lambda folder: frame.to_csv(folder / "series.csv", index=False)
+
+    accepted = _validated(tmp_path, "rnn", small, series("W-SAT"))
+    assert accepted.success and accepted.profile["frequency"] == "W-SAT"
+    daily = _validated(tmp_path, "rnn", small, series("D"), accepted.profile)
+    assert not daily.success
+    assert any("one step every D" in f for f in daily.failures)
+    larger = _validated(tmp_path, "rnn", small, series("W-SAT", 3.0), accepted.profile)
+    assert "column 'value': expect_column_values_to_be_between" in "\n".join(
+        summarise(larger.failures)
+    )
+
+
+def test_the_image_contract_refuses_a_class_it_never_saw(tmp_path):
+    from PIL import Image
+
+    def folder_of(classes):
+        def write(folder):
+            for c, name in enumerate(classes):
+                (folder / name).mkdir()
+                for i in range(6):  # distinct images: duplicates would fail on their own
+                    Image.new("L", (8, 8), 40 * i + c).save(folder / name / f"{i}.png")
+
+        return write
+
+    own = {"data": {"source": "folder:x", "min_rows": 10}}
+    accepted = _validated(tmp_path, "cnn", own, folder_of(["cat", "dog"]))
+    assert accepted.success and accepted.profile["classes"] == ["cat", "dog"]
+    same = _validated(tmp_path, "cnn", own, folder_of(["cat", "dog"]), accepted.profile)
+    assert same.success
+    more = _validated(tmp_path, "cnn", own, folder_of(["cat", "dog", "fox"]), accepted.profile)
+    assert not more.success
+    assert "column 'class': expect_column_values_to_be_in_set" in "\n".join(
+        summarise(more.failures)
+    )
