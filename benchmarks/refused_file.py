@@ -51,6 +51,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         shutil.copytree(REPO / "configs", root / "configs")
+        subprocess.run(["git", "init", "-q"], cwd=root, check=True)
+        (root / ".dvc").mkdir()  # a git + DVC project with its own local remote, as a clone has
+        (root / ".dvc" / "config").write_text(
+            f"[core]\n    remote = local\n['remote \"local\"']\n    url = {root / 'remote'}\n"
+        )
         malformed = root / "malformed.csv"
         malformed.write_text("a,target\n1,0\n2,1\n")  # too few rows
         changed = root / "changed.csv"

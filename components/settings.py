@@ -161,8 +161,12 @@ class TrainSettings(_Strict):
         A small set gets a smaller batch (`min_steps_per_epoch` steps an epoch) and a longer
         patience (`min_patience_steps` steps without improvement before stopping).
         """
-        # shrink only, and not to a batch of one (batch norm) unless configured so
-        batch = min(self.batch_size, max(2, examples // self.min_steps_per_epoch))
+        batch = self.batch_size
+        if batch > 1:  # a batch of one is configured on purpose; otherwise never one (batch norm)
+            if examples < batch * self.min_steps_per_epoch:
+                batch = max(2, -(-examples // self.min_steps_per_epoch))
+            while examples % batch == 1 and batch < examples:  # nor a last batch of one
+                batch += 1
         steps = max(1, -(-examples // batch))  # per epoch
         patience = max(self.patience, -(-self.min_patience_steps // steps))
         return self.model_copy(update={"batch_size": batch, "patience": patience})
@@ -246,8 +250,8 @@ class FamilySettings(_Strict):
             return self.registry.model_name
         path = self.data.source_path
         if self.data.source_kind == "builtin" or path is None:
-            return f"dlops-{self.family}"
-        return f"dlops-{self.family}-{slug(path.stem)}"
+            return default_model_name(self.family)
+        return f"{default_model_name(self.family)}-{slug(path.stem)}"
 
     @property
     def data_key(self) -> str:
@@ -319,6 +323,11 @@ class PipelineSettings(_Strict):
     schedule: str = Field("0 3 * * 1", description="cron of `dlops schedule` (default weekly)")
     retries: RetrySettings = RetrySettings()
     notify: NotifySettings = NotifySettings()
+
+
+def default_model_name(family: str) -> str:
+    """The registered model of a family's built-in data set."""
+    return f"dlops-{family}"
 
 
 def model_data_key(model_name: str) -> str:

@@ -37,8 +37,12 @@ LAST_RUN = "last_run"
 RESUMED_FROM_RUN = "resumed_from_run"
 RESUMED_FROM_EPOCH = "resumed_from_epoch"
 
+# The MLflow experiment of the promotion ledger: one run per decision.
+LEDGER_EXPERIMENT = "promotions"
+
 # The gate's decision on a registered version.
 GATE_DECISION = "gate.decision"
+GATE_METRIC = "gate.metric"
 
 
 def lineage_tags(

@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from components.project import CODE_ROOT, DlopsError, Project, setup_environment
+from components.settings import default_model_name
 
 app = typer.Typer(
     help="Versioned data in; validated, trained, tracked, gated, served models out.",
@@ -76,17 +77,20 @@ def _families(project: Project, families: list[str] | None, config: Path | None)
 def _model(project: Project, family: str, model: str | None) -> str:
     """The registered model a command acts on: `--model`, else the family's last used one."""
     _check_family(project, family)
-    return model or project.last_model(family) or f"dlops-{family}"
+    return model or project.last_model(family) or default_model_name(family)
 
 
 def _version_settings(project: Project, family: str, name: str, version: str | None = None):
     """(version, settings) of `name`'s `version` (default: its champion), from its run's log."""
+    from components.config import load_family
     from components.packaging import bento
     from components.registry.versions import version_settings
 
     version = version or bento.champion(name, family)
-    settings = version_settings(name, version)
-    if settings.family != family:
+    builtin = name == default_model_name(family)  # versions from before settings were logged
+    defaults = (lambda: load_family(project, family)) if builtin else None
+    settings = version_settings(name, version, defaults)
+    if settings.family != family or settings.model_name != name:
         raise DlopsError(f"{name} is a model of family {settings.family!r}, not {family!r}")
     return version, settings
 
@@ -108,17 +112,12 @@ def data_ingest(
     from components.data import ingest, versioning
     from components.registry.ledger import actor
     from components.validation import contract
-    from components.validation.gx_runner import require
-    from components.validation.validate import validate_folder
 
     project = _project()
     for name in _families(project, family, config):
         settings = load_family(project, name, config, set_)
-        accepted = None if accept_data_change else contract.read(project, settings)
         staged = ingest.stage(project, settings)
-        report = require(
-            validate_folder(project, settings, staged, accepted and accepted["profile"])
-        )
+        report = _check_data(project, settings, accept_data_change, staged)
         version = versioning.commit(project, settings.data_key, staged)
         contract.keep(project, settings, report.profile, version, accept_data_change, actor())
         typer.echo(f"{settings.model_name}: data/{settings.data_key} versioned, {version}")
@@ -164,7 +163,7 @@ AcceptOpt = Annotated[
 ]
 
 
-def _check_data(project: Project, settings, accept_change: str | None):
+def _check_data(project: Project, settings, accept_change: str | None, staged=None):
     """Stage and validate a model's data (the kind's suite and its contract); change nothing.
 
     `dlops run` checks the user's own file or folder so before any server starts: a refused
@@ -173,11 +172,9 @@ def _check_data(project: Project, settings, accept_change: str | None):
     from components.data import ingest
     from components.validation import contract
     from components.validation.gx_runner import require
-    from components.validation.validate import validate_folder
 
-    accepted = None if accept_change else contract.read(project, settings)
-    staged = ingest.stage(project, settings)
-    return require(validate_folder(project, settings, staged, accepted and accepted["profile"]))
+    staged = staged or ingest.stage(project, settings)
+    return require(contract.check(project, settings, staged, accept_change))
 
 
 def _train(
@@ -191,7 +188,7 @@ def _train(
     from components.data.ingest import check_source
 
     project = _project()
-    if accept_change is not None and not accept_change.strip():
+    if accept_change is not None and not accept_change.strip():  # before any data is read
         raise DlopsError("--accept-data-change needs a reason: it is recorded in the ledger")
     load_pipeline(project, config)  # bad settings fail here, before any server or run starts
     chosen = _families(project, families, config)
@@ -331,6 +328,8 @@ def status(
 
     project = _project()
     rows = status_rows(project, _known_families(project), model)
+    if model is not None and not rows:
+        raise DlopsError(f"no registered model {model!r}; `dlops status` lists them")
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
     else:
@@ -425,7 +424,7 @@ def lineage(
 
     name, version = parse_target(target)
     project = _project()
-    chain = describe(name, version)
+    chain = describe(project.root, name, version)
     if restore is not None:
         from components.data.versioning import restore as restore_data
 

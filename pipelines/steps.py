@@ -21,7 +21,7 @@ from components.evaluation.evaluate import evaluate_run
 from components.notifications import Notification, notify
 from components.packaging import bento
 from components.project import DlopsError, Project
-from components.registry import versions
+from components.registry import ledger, versions
 from components.registry.gate import Decision
 from components.registry.promotion import gate_and_promote
 from components.settings import FamilySettings, NotifySettings, RetrySettings
@@ -32,7 +32,6 @@ from components.tracking.models import model_uri_of
 from components.training.train import open_run, train_family
 from components.validation import contract
 from components.validation.gx_runner import ValidationFailed, ValidationReport
-from components.validation.validate import validate_folder
 
 # Side effects (files, runs, registry) are made idempotent by the components; no result caching.
 step = task(cache_policy=NO_CACHE, persist_result=False)
@@ -151,8 +150,7 @@ def validate_data(
     project: Project, settings: FamilySettings, staged: Path, accept_change: str | None = None
 ) -> ValidationReport:
     """The kind's suite, and the model's data contract unless a change is accepted on purpose."""
-    accepted = None if accept_change else contract.read(project, settings)
-    return validate_folder(project, settings, staged, accepted and accepted["profile"])
+    return contract.check(project, settings, staged, accept_change)
 
 
 @step
@@ -164,7 +162,7 @@ def keep_contract(
     accept_change: str | None,
 ) -> list[str]:
     """The model's first data becomes its contract; an accepted change replaces it (ledger)."""
-    return contract.keep(project, settings, profile, data_version, accept_change, "pipeline")
+    return contract.keep(project, settings, profile, data_version, accept_change, ledger.actor())
 
 
 @step
@@ -228,7 +226,9 @@ def package(settings: FamilySettings) -> str | None:
     champion = versions.alias_version(settings.model_name, versions.CHAMPION)
     if champion is None:
         return None
-    return bento.build_bento(settings, bento.import_version(settings, champion))
+    # an older champion (this version was rejected) is packaged with its own settings
+    own = versions.version_settings(settings.model_name, champion, lambda: settings)
+    return bento.build_bento(own, bento.import_version(own, champion))
 
 
 @step

@@ -11,6 +11,7 @@ from rich.table import Table
 
 from components import tags as tag
 from components.project import Project
+from components.settings import default_model_name
 
 
 def _console() -> Console:
@@ -64,8 +65,8 @@ def print_summary(outcomes: list[dict[str, Any]]) -> None:
     console.print("MLflow UI: [bold]dlops ui[/bold] (http://127.0.0.1:5000)")
     for o in outcomes:
         if o["status"] == "ok":
-            model = o["model_name"] or f"dlops-{o['family']}"
-            option = "" if model == f"dlops-{o['family']}" else f" --model {model}"
+            model = o["model_name"] or default_model_name(o["family"])
+            option = "" if model == default_model_name(o["family"]) else f" --model {model}"
             console.print(f"Serve {model}: [bold]dlops serve {o['family']}{option}[/bold]")
 
 
@@ -75,21 +76,22 @@ def _time(millis: int) -> str:
 
 def model_status(project: Project, family: str, name: str) -> dict[str, Any]:
     """Registry and tracking facts of one registered model, as plain values."""
+    from components.registry.versions import CHAMPION
     from components.tracking.store import reader
 
     store = reader()
-    champion = store.alias_version(name, "champion")
+    champion = store.alias_version(name, CHAMPION)
     trained, skipped = store.latest_run(name, "training"), store.latest_run(name, "skipped")
     last = max((r for r in (trained, skipped) if r), key=lambda r: r.start_time, default=None)
     metric = headline = data_version = None
     if champion is not None:
         run_id, tags = store.version_tags(name, champion)
-        metric, data_version = tags.get("gate.metric"), tags.get(tag.DATA_VERSION)
+        metric, data_version = tags.get(tag.GATE_METRIC), tags.get(tag.DATA_VERSION)
         headline = store.run_metric(run_id, metric) if metric else None
     return {
         "family": family,
         "model_name": name,
-        "default": name == (project.last_model(family) or f"dlops-{family}"),
+        "default": name == (project.last_model(family) or default_model_name(family)),
         "champion_version": champion,
         "latest_version": store.latest_version(name),
         "data_version": data_version,  # the champion's: exactly the data it was trained on
@@ -109,7 +111,7 @@ def status_rows(project: Project, families: list[str], model: str | None) -> lis
 
     rows = []
     for family in families:
-        names = {f"dlops-{family}", *reader().models(family)}
+        names = {default_model_name(family), *reader().models(family)}
         rows += [model_status(project, family, n) for n in sorted(names) if model in (None, n)]
     return rows
 

@@ -14,7 +14,7 @@ from components.config import load_family, load_pipeline
 from components.notifications import Notification
 from components.project import DlopsError, Project, setup_environment
 from components.registry.versions import CHAMPION, alias_version, discard_ungated
-from components.settings import RetrySettings
+from components.settings import RetrySettings, default_model_name
 from components.tracking import runs
 from components.validation.gx_runner import ValidationFailed, require
 from pipelines import steps
@@ -61,7 +61,7 @@ class FamilyOutcome:
         return Notification(
             event=event,
             family=self.family,
-            model_name=self.model_name or f"dlops-{self.family}",
+            model_name=self.model_name or default_model_name(self.family),
             version=self.version,
             champion=self.champion,
             data_version=self.data_version,

@@ -75,9 +75,12 @@ def _retire_whole_folder_pointer(project: Project) -> None:
     if legacy.exists():
         legacy.unlink()
         ignore = project.root / ".gitignore"
-        if ignore.exists():
+        if ignore.exists():  # data/<key>.dvc must not be git-ignored; the folders still are
             lines = ignore.read_text().splitlines()
             ignore.write_text("".join(f"{ln}\n" for ln in lines if ln.strip() != "/data"))
+        if project.data.is_dir():
+            folders = sorted(p.name for p in project.data.iterdir() if p.is_dir())
+            (project.data / ".gitignore").write_text("".join(f"/{n}\n" for n in folders))
         log.warning("data.dvc retired: each model's data now has its own data/<name>.dvc")
 
 
@@ -145,18 +148,23 @@ def model_files(project: Project, key: str) -> Path:
     return folder
 
 
-def _object_paths(project: Project, md5: str) -> list[Path]:
-    """Where a DVC object may be: the local cache, then a remote that is a local folder."""
-    with _repo(project) as repo:
-        paths = [Path(repo.cache.local.oid_to_path(md5))]
+def _object_stores(project: Project) -> list[Path]:
+    """Folders DVC objects may be read from: the local cache, then remotes on a local path."""
+    from dvc.repo import Repo
+
+    if not (project.root / ".dvc").is_dir():
+        raise DlopsError(f"{project.root} is not a DVC project: nothing to restore from")
+    with Repo(str(project.root)) as repo:
+        probe = Path(repo.cache.local.oid_to_path("00" * 16))
+        stores = [probe.parent.parent]  # .../files/md5
         for remote in (repo.config.get("remote") or {}).values():
             url = str(remote.get("url", ""))
             if url and "://" not in url:
                 base = Path(url).expanduser()
                 if not base.is_absolute():
                     base = project.root / ".dvc" / base
-                paths.append(base / "files" / "md5" / md5[:2] / md5[2:])
-    return paths
+                stores.append(base / "files" / "md5")
+    return stores
 
 
 def restore(project: Project, version: str, destination: Path) -> int:
@@ -167,9 +175,11 @@ def restore(project: Project, version: str, destination: Path) -> int:
     """
     import json
 
+    stores = _object_stores(project)
+
     def find(md5: str) -> Path:
-        for path in _object_paths(project, md5):
-            if path.is_file():
+        for store in stores:
+            if (path := store / md5[:2] / md5[2:]).is_file():
                 return path
         raise DlopsError(
             f"DVC object {md5} is in neither the cache nor a local remote: check out the "
@@ -179,8 +189,8 @@ def restore(project: Project, version: str, destination: Path) -> int:
     if not version.endswith(".dir"):
         raise DlopsError(f"data version {version!r} is not a versioned folder")
     entries = json.loads(find(version).read_text())
-    if destination.exists() and any(destination.iterdir()):
-        raise DlopsError(f"{destination} is not empty: restore into a new or empty folder")
+    if destination.exists() and (not destination.is_dir() or any(destination.iterdir())):
+        raise DlopsError(f"{destination} is not an empty folder: restore into a new one")
     for entry in entries:
         target = destination / entry["relpath"]
         target.parent.mkdir(parents=True, exist_ok=True)

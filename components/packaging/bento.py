@@ -13,7 +13,7 @@ from components import tags as tag
 from components.code import closure
 from components.project import CODE_ROOT, DlopsError
 from components.registry.versions import CHAMPION, alias_version, version_info
-from components.settings import FamilySettings
+from components.settings import FamilySettings, default_model_name
 from components.tracking.models import local_model_dir
 
 
@@ -32,7 +32,7 @@ def champion(model_name: str, family: str) -> str:
     if found is None:
         raise DlopsError(
             f"{model_name} has no champion yet: run `dlops run --family {family}` first"
-            + ("" if model_name == f"dlops-{family}" else " with its data source")
+            + ("" if model_name == default_model_name(family) else " with its data source")
         )
     return found
 

@@ -14,7 +14,7 @@ from components import tags as tag
 from components.project import Project
 from components.tracking import runs
 
-EXPERIMENT = "promotions"
+EXPERIMENT = tag.LEDGER_EXPERIMENT
 MOVES_CHAMPION = {"first", "promote", "manual-promote", "force-promote"}
 
 

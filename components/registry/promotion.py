@@ -120,7 +120,7 @@ def _tag(
         {
             tag.GATE_DECISION: verdict,
             "gate.reason": decision.reason,
-            "gate.metric": decision.metric,
+            tag.GATE_METRIC: decision.metric,
             "gate.challenger_score": f"{decision.challenger:.6f}",
             "gate.champion_score": "" if decision.champion is None else f"{decision.champion:.6f}",
             "gate.interval": ""

@@ -82,18 +82,22 @@ def tag_version(model_name: str, version: str, tags: dict[str, str]) -> None:
         client().set_model_version_tag(model_name, version, key, str(value))
 
 
-def version_settings(model_name: str, version: str):
+def version_settings(model_name: str, version: str, defaults=None):
     """The settings the version was trained with: its data source, target, gate, serving.
 
-    Rebuilt from its training run's logged settings, never from today's family defaults.
+    Rebuilt from its training run's logged settings, never from today's family defaults. A
+    version from before runs logged them gets `defaults()` (the built-in model's family
+    settings), or a DlopsError for any other model.
     """
     from components.tracking.runs import run_settings
 
     info = version_info(model_name, version)
     settings = run_settings(info.run_id)
-    if settings is None:
-        raise DlopsError(
-            f"{model_name} v{version}: its run {info.run_id} logged no settings "
-            "(config/settings.json); it predates versions that carry their config"
-        )
-    return settings
+    if settings is not None:
+        return settings
+    if defaults is not None:
+        return defaults()
+    raise DlopsError(
+        f"{model_name} v{version}: its run {info.run_id} logged no settings "
+        "(config/settings.json): retrain it with its data source to act on it"
+    )

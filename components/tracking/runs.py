@@ -10,7 +10,7 @@ from pathlib import Path
 
 from components import tags as tag
 from components.project import Project
-from components.settings import FamilySettings
+from components.settings import FamilySettings, model_data_key
 
 log = logging.getLogger(__name__)
 
@@ -111,10 +111,6 @@ def start_pipeline_run(experiment_id: str, families: list[str], tags: dict[str, 
     return run.info.run_id
 
 
-def _short(model_name: str) -> str:
-    return model_name.removeprefix("dlops-")
-
-
 def start_family_run(
     experiment_id: str,
     parent_run_id: str | None,
@@ -128,7 +124,7 @@ def start_family_run(
         all_tags[tag.PARENT_RUN] = parent_run_id
     run = client().create_run(
         experiment_id,
-        run_name=f"{_short(model_name)} {data_version[:8]} {_stamp()}",
+        run_name=f"{model_data_key(model_name)} {data_version[:8]} {_stamp()}",
         tags=all_tags,
     )
     return run.info.run_id
@@ -206,7 +202,7 @@ def record_skip(
     if parent_run_id:
         all_tags[tag.PARENT_RUN] = parent_run_id
     run = client().create_run(
-        experiment_id, run_name=f"{_short(model_name)} unchanged {_stamp()}", tags=all_tags
+        experiment_id, run_name=f"{model_data_key(model_name)} unchanged {_stamp()}", tags=all_tags
     )
     client().set_terminated(run.info.run_id, "FINISHED")
     return run.info.run_id
@@ -226,14 +222,21 @@ def log_settings(run_id: str, settings: FamilySettings, folder: Path) -> None:
 def run_settings(run_id: str) -> FamilySettings | None:
     """The settings a training run logged (None for runs from before they were logged)."""
     from mlflow.exceptions import MlflowException
+    from pydantic import ValidationError
 
+    from components.project import DlopsError
+    from components.settings import describe_errors
     from mlflow.artifacts import download_artifacts
 
     try:
         path = download_artifacts(run_id=run_id, artifact_path=SETTINGS_ARTIFACT)
     except (MlflowException, OSError):
         return None
-    return FamilySettings.model_validate(json.loads(Path(path).read_text()))
+    try:
+        return FamilySettings.model_validate(json.loads(Path(path).read_text()))
+    except ValidationError as exc:
+        detail = describe_errors(exc, SETTINGS_ARTIFACT)
+        raise DlopsError(f"run {run_id}: {detail} (logged by another dlops)") from None
 
 
 def log_params(run_id: str, params: dict[str, str]) -> None:

@@ -8,6 +8,7 @@ Both readers return the same plain values: a test holds them together on one sto
 
 from __future__ import annotations
 
+import math
 import os
 import sqlite3
 from contextlib import closing
@@ -17,7 +18,6 @@ from typing import Protocol
 
 from components import tags as tag
 
-LEDGER_EXPERIMENT = "promotions"
 DELETED = "Deleted_Internal"  # MLflow's stage for a deleted model version
 
 
@@ -58,8 +58,16 @@ class SqliteReader:
         self.path = path
 
     def _rows(self, sql: str, *args) -> list[tuple]:
-        with closing(sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)) as db:
+        with closing(sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True)) as db:
             return db.execute(sql, args).fetchall()
+
+    def readable(self) -> bool:
+        """True when the database has the tables this reader asks (an MLflow-made store)."""
+        try:
+            self._rows("select 1 from registered_model_aliases, latest_metrics limit 0")
+        except sqlite3.Error:
+            return False
+        return True
 
     def alias_version(self, model_name: str, alias: str) -> str | None:
         found = self._rows(
@@ -100,9 +108,9 @@ class SqliteReader:
 
     def run_metric(self, run_id: str, key: str) -> float | None:
         found = self._rows(
-            "select value from latest_metrics where run_uuid = ? and key = ?", run_id, key
+            "select value, is_nan from latest_metrics where run_uuid = ? and key = ?", run_id, key
         )
-        return float(found[0][0]) if found else None
+        return _metric(*found[0]) if found else None
 
     def latest_run(self, model_name: str, kind: str) -> RunFacts | None:
         found = self._rows(
@@ -126,16 +134,23 @@ class SqliteReader:
                 "join params p on p.run_uuid = r.run_uuid "
                 "where e.name = ? and r.lifecycle_stage = 'active' "
                 "and p.key = 'model_name' and p.value = ?",
-                LEDGER_EXPERIMENT,
+                tag.LEDGER_EXPERIMENT,
                 model_name,
             )
         ]
         rows = []
         for run_id in ids:
             params = dict(self._rows("select key, value from params where run_uuid = ?", run_id))
-            metrics = self._rows("select key, value from latest_metrics where run_uuid = ?", run_id)
-            rows.append(LedgerRow(run_id, params, {k: float(v) for k, v in metrics}))
+            metrics = self._rows(
+                "select key, value, is_nan from latest_metrics where run_uuid = ?", run_id
+            )
+            rows.append(LedgerRow(run_id, params, {k: _metric(v, nan) for k, v, nan in metrics}))
         return rows
+
+
+def _metric(value: float, is_nan: int) -> float:
+    """MLflow's SQL store keeps a NaN as 0 with `is_nan` set."""
+    return math.nan if is_nan else float(value)
 
 
 class ClientReader:
@@ -187,7 +202,7 @@ class ClientReader:
         return RunFacts(info.run_id, info.status, info.start_time)
 
     def ledger_rows(self, model_name: str) -> list[LedgerRow]:
-        experiment = self.client.get_experiment_by_name(LEDGER_EXPERIMENT)
+        experiment = self.client.get_experiment_by_name(tag.LEDGER_EXPERIMENT)
         if experiment is None:
             return []
         found = self.client.search_runs(
@@ -208,11 +223,11 @@ def sqlite_path(uri: str) -> Path | None:
 def reader() -> Reader:
     """SQLite read directly when the tracking store is the embedded database, else MlflowClient."""
     path = sqlite_path(os.environ.get("MLFLOW_TRACKING_URI", ""))
-    if path is not None:
-        if not path.is_file():  # nothing tracked yet: an empty store answers nothing
-            return EmptyReader()
-        return SqliteReader(path)
-    return ClientReader()
+    if path is not None and not path.is_file():  # nothing tracked yet: nothing to answer
+        return EmptyReader()
+    if path is not None and (fast := SqliteReader(path)).readable():
+        return fast
+    return ClientReader()  # a tracking server, or a database MLflow has yet to migrate
 
 
 class EmptyReader:

@@ -229,3 +229,15 @@ def test_a_small_image_folder_learns_with_the_defaults(project, prefect_server, 
     assert metrics["test_accuracy"] >= metrics["test_majority_accuracy"] + 0.3
     params = client().get_run(outcome["run_id"]).data.params
     assert params["train.batch_size"] == "64" and int(params["train.adapted.batch_size"]) < 16
+    # `dlops serve cnn` now serves it (the family's default model), answering with its classes
+    from components.packaging import bento
+    from components.registry.versions import version_settings
+
+    assert project.last_model("cnn") == "dlops-cnn-shapes"
+    settings = version_settings("dlops-cnn-shapes", outcome["champion"])
+    upload = (tmp_path / "shapes" / "square" / "00.png").read_bytes()
+    with asgi_client("cnn", bento.import_version(settings, outcome["champion"])) as served:
+        answer = served.post("/classify", files=[("images", ("x.png", upload, "image/png"))])
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["model_name"] == "dlops-cnn-shapes"
+    assert set(answer.json()["predictions"][0]["probabilities"]) == {"circle", "square"}

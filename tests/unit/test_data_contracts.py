@@ -46,7 +46,11 @@ def test_small_data_gets_more_steps_and_large_data_its_settings():
     assert small.batch_size == 9 and -(-36 // small.batch_size) == 4
     assert small.patience == 25  # 25 epochs x 4 steps >= 100 steps without improvement
     assert train.adapted(1078) == train  # the built-in digits: unchanged
-    assert train.adapted(3).batch_size == 2  # never shrunk to a batch of one (batch norm)
+    for examples in range(2, 300):  # never a batch of one, first or last (batch norm)
+        batch = train.adapted(examples).batch_size
+        assert 2 <= batch <= 65 and examples % batch != 1, examples
+        if examples < 256:
+            assert -(-examples // batch) <= 4 or batch == 2  # the steps an epoch that it can
     assert TrainSettings(batch_size=1).adapted(3).batch_size == 1  # unless configured so
 
 
@@ -153,17 +157,21 @@ def test_the_series_contract_keeps_the_step_and_the_value_range(tmp_path):
         }
     }
 
-    def series(freq: str, scale: float = 1.0):
+    def series(freq: str, scale: float = 1.0, gap: bool = False):
         times = pd.date_range("2020-01-04", periods=120, freq=freq)
         values = scale * (100 + np.sin(np.arange(120) * np.pi / 2))
         frame = pd.DataFrame({"date": times.strftime("%Y-%m-%d"), "value": values})
+        frame = frame.drop(index=[50]) if gap else frame
         return lambda folder: frame.to_csv(folder / "series.csv", index=False)
 
     accepted = _validated(tmp_path, "rnn", small, series("W-SAT"))
     assert accepted.success and accepted.profile["frequency"] == "W-SAT"
+    assert accepted.profile["step_days"] == 7.0
     daily = _validated(tmp_path, "rnn", small, series("D"), accepted.profile)
     assert not daily.success
-    assert any("one step every D" in f for f in daily.failures)
+    assert any("one step every 1.0 days" in f for f in daily.failures)
+    gap = _validated(tmp_path, "rnn", small, series("W-SAT", gap=True), accepted.profile)
+    assert gap.success, gap.failures  # a missing week is a gap, not another step
     larger = _validated(tmp_path, "rnn", small, series("W-SAT", 3.0), accepted.profile)
     assert "column 'value': expect_column_values_to_be_between" in "\n".join(
         summarise(larger.failures)
@@ -192,3 +200,29 @@ def test_the_image_contract_refuses_a_class_it_never_saw(tmp_path):
     assert "column 'class': expect_column_values_to_be_in_set" in "\n".join(
         summarise(more.failures)
     )
+
+
+def test_one_folder_never_holds_two_models_data(tmp_path):
+    from components.validation import contract
+
+    project = Project(tmp_path)
+    cnn = FamilySettings.model_validate({"family": "cnn"})
+    contract.write(project, cnn, {"classes": ["0", "1"]}, "abc.dir", "the model's first data")
+    assert contract.read(project, cnn)["profile"] == {"classes": ["0", "1"]}
+    # an MLP named so that its folder would be the CNN's: refused, naming the owner
+    clash = FamilySettings.model_validate({"family": "mlp", "registry": {"model_name": "cnn"}})
+    assert clash.data_key == "cnn"
+    with pytest.raises(DlopsError, match="holds the data of dlops-cnn"):
+        contract.accepted_profile(project, clash, None)
+    with pytest.raises(DlopsError, match="needs a reason"):
+        contract.accepted_profile(project, cnn, "  ")
+    assert contract.accepted_profile(project, cnn, "on purpose") is None  # the change is accepted
+
+
+def test_a_pasted_answer_of_any_length_is_a_lineage_target():
+    answer = {
+        "predictions": [{"class": "x", "p": [0.1] * 200}],
+        "model_name": "m",
+        "model_version": "4",
+    }
+    assert parse_target(json.dumps(answer)) == ("m", "4")

@@ -21,7 +21,7 @@ from components.kinds.forecasting.data import (
     on_grid,
     parse_times,
 )
-from components.kinds.profile import numeric_profile, widened
+from components.kinds.profile import number, numeric_profile, widened
 from components.settings import FamilySettings
 
 # Finite bounds make GX count +/-inf as unexpected (NaN is left to the gap check).
@@ -119,11 +119,15 @@ def profile(settings: FamilySettings, suite: Suite) -> dict:
     """The time and value columns, the step between timestamps, the value range and quantiles."""
     rows = suite.tables["data"][0]
     data = settings.data
-    grid = infer_grid(rows[data.time].dropna())
+    times = rows[data.time].dropna()
+    grid = infer_grid(times)
+    steps = times.sort_values().diff().dropna()
     return {
         "time": data.time,
         "target": data.target,
         "frequency": grid.frequency if grid is not None else None,
+        # the typical step, in days: gaps (missing steps) leave it as it is
+        "step_days": number(steps.median() / pd.Timedelta(days=1)) if len(steps) else None,
         "values": numeric_profile(rows[data.target]),
         "rows": len(rows),
     }
@@ -141,11 +145,11 @@ def contract(settings: FamilySettings, suite: Suite, accepted: dict) -> Suite:
         for name, now in (("time", data.time), ("target", data.target))
         if accepted[name] != now
     ]
-    frequency = profile(settings, suite)["frequency"]
-    if frequency != accepted["frequency"]:
+    step, seen = profile(settings, suite)["step_days"], accepted["step_days"]
+    if step is None or seen is None or abs(step - seen) > 0.1 * seen:  # months vary by days
         failures.append(
-            f"contract({data.time}): one step every {frequency}, the accepted data's every "
-            f"{accepted['frequency']}"
+            f"contract({data.time}): one step every {step} days, the accepted data's every "
+            f"{seen} days ({accepted['frequency']})"
         )
     added = []
     if accepted["values"]["min"] is not None:
