@@ -3,11 +3,22 @@ PY ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+# Built-in data from Debian packages, fetched and unpacked without root (apt-get download + dpkg -x)
+DEBIAN := $(VENV)/debian
+DEBIAN_PACKAGES := wordnet-base
 UV := $(BIN)/uv pip install -q --compile-bytecode --python $(BIN)/python
 
 .PHONY: setup run test lint format ui serve bench clean
 
-setup: $(STAMP)
+setup: $(STAMP) $(DEBIAN)/.stamp
+
+$(DEBIAN)/.stamp:
+	mkdir -p $(DEBIAN)
+	cd $(DEBIAN) && for p in $(DEBIAN_PACKAGES); do \
+		apt-get download -q=2 $$p 2>/dev/null && dpkg -x $${p}_*.deb $$p && rm -f $${p}_*.deb \
+		|| { echo "could not fetch Debian package $$p (apt-get download + dpkg -x)"; exit 1; }; \
+	done
+	touch $@
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)

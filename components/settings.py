@@ -70,6 +70,7 @@ class DataSettings(_Strict):
     source: str = Field("builtin", description="builtin | csv:PATH | folder:PATH")
     target: str = Field("target", description="label column (tabular) or value column (series)")
     time: str | None = Field(None, description="time column of a series")
+    text: str = Field("text", description="text column (text classification)")
     split: SplitSettings = SplitSettings()
     min_rows: int = Field(50, ge=1, description="validation fails below this many rows")
     max_classes: int = Field(100, ge=2, description="validation fails above this many labels")

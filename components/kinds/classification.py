@@ -30,17 +30,22 @@ def majority_correct(split: Split) -> np.ndarray:
     return split.labels("test") == majority
 
 
-def score(model, card: ClassifierCard, split: Split, keys: tuple[str, ...]) -> dict[str, float]:
-    """Test accuracy, macro-F1, lowest per-class recall and the majority-class baseline's."""
+def score(
+    model, card: ClassifierCard, split: Split, keys: tuple[str, ...], predicted=None
+) -> dict[str, float]:
+    """Test accuracy, macro-F1, lowest per-class recall and the majority-class baseline's.
+
+    `predicted`: the test part's (probabilities, classes) when the kind computes them itself.
+    """
     check_compatible(card, split, keys)
-    proba, y = test_predictions(model, split)
+    proba, y = predicted or test_predictions(model, split)
     metrics = classification_metrics(y, proba.argmax(axis=1), len(split.info["classes"]))
     metrics["majority_accuracy"] = float(majority_correct(split).mean())
     return {f"test_{name}": value for name, value in metrics.items()}
 
 
 def accuracy_outcomes(
-    model, card: ClassifierCard, split: Split, metric: str, keys: tuple[str, ...]
+    model, card: ClassifierCard, split: Split, metric: str, keys: tuple[str, ...], predicted=None
 ):
     """Right/wrong per test example: the paired form of `test_accuracy`."""
     from components.runtime.stats import Outcomes
@@ -48,14 +53,16 @@ def accuracy_outcomes(
     if metric != "test_accuracy":
         return None
     check_compatible(card, split, keys)
-    proba, y = test_predictions(model, split)
+    proba, y = predicted or test_predictions(model, split)
     correct = proba.argmax(axis=1) == y
     return Outcomes(correct.astype(np.float64), np.ones(len(correct)), correct)
 
 
-def plots(model, card: ClassifierCard, split: Split, history: list, folder: Path) -> list[Path]:
+def plots(
+    model, card: ClassifierCard, split: Split, history: list, folder: Path, predicted=None
+) -> list[Path]:
     """The confusion matrix of the test part (classes by name) and the loss curve."""
-    proba, y = test_predictions(model, split)
+    proba, y = predicted or test_predictions(model, split)
     return [
         plot_confusion_matrix(y, proba.argmax(axis=1), card.names, folder / "confusion_matrix.png"),
         plot_loss_curve(history, card.best_epoch, folder / "loss_curve.png"),

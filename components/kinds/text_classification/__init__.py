@@ -1,0 +1,1 @@
+"""Text classification (the text family): a CSV of texts and labels, subword tokens, a BiGRU."""

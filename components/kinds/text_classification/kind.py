@@ -1,0 +1,108 @@
+"""The text classification kind: texts → one of the labels, with a TF-IDF baseline beside it."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from components.kinds import classification
+from components.kinds.base import Split
+from components.kinds.classification import ClassifierKind
+from components.kinds.text_classification import data, inference, validation
+from components.kinds.text_classification import fit as training
+from components.runtime.datasets import ArrayDataset
+from components.runtime.splits import split_digest, split_indices
+
+_BASELINES: dict[str, float] = {}  # split → its baseline: the gate scores two models on it
+
+
+def tfidf_accuracy(split: Split) -> float:
+    """Test accuracy of TF-IDF (words and bigrams) + logistic regression on the same split."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    (train, y_train), (test, y_test) = split.arrays("train"), split.arrays("test")
+    key = hashlib.sha256("\0".join(map(str, [*train, *y_train, *test])).encode()).hexdigest()
+    if key in _BASELINES:
+        return _BASELINES[key]
+    vectorizer = TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True)
+    features = vectorizer.fit_transform([str(t) for t in train])
+    model = LogisticRegression(max_iter=1000, C=10.0).fit(features, y_train)
+    predicted = model.predict(vectorizer.transform([str(t) for t in test]))
+    _BASELINES[key] = float((predicted == y_test).mean())
+    return _BASELINES[key]
+
+
+class TextClassification(ClassifierKind):
+    """Texts (any Unicode) → one of the labels; subword tokens, a recurrent network."""
+
+    name = inference.KIND
+    compatible = ("classes",)
+    sources = ("csv",)
+    data_file = data.CSV_NAME
+    card = inference.TextCard
+
+    def write_builtin(self, family: str, folder: Path) -> None:
+        data.write_builtin(folder)
+
+    def suite(self, settings, folder):
+        return validation.suite(settings, folder)
+
+    def profile(self, settings, suite):
+        return validation.profile(settings, suite)
+
+    def contract(self, settings, suite, profile):
+        return validation.contract(settings, suite, profile)
+
+    def load_split(self, folder: Path, settings) -> Split:
+        text, target = settings.data.text, settings.data.target
+        frame = data.read_csv(folder, text, target)
+        texts, _, classes, y = data.texts_and_labels(frame, text, target)
+        parts = split_indices(y, settings.data.split)
+        vocab_size = int(settings.model.get("vocab_size", 4000))
+        tokenizer = training.train_tokenizer(texts[parts["train"]], vocab_size)
+        return Split(
+            data={k: ArrayDataset(texts[v], y[v]) for k, v in parts.items()},
+            dims={"vocab_size": vocab_size, "n_classes": len(classes)},
+            info={
+                "classes": classes,
+                "tokenizer": tokenizer,
+                "max_tokens": int(settings.model.get("max_tokens", 64)),
+                "text_column": text,
+            },
+            digest=split_digest(parts),
+        )
+
+    def fit(self, model, split: Split, settings, device, workdir: Path, checkpoints=None):
+        return training.fit(model, split, settings, device, checkpoints)
+
+    def _predicted(self, model, card, split: Split) -> tuple[np.ndarray, np.ndarray]:
+        texts, y = split.arrays("test")
+        return inference.text_proba(model, card, list(texts)), y
+
+    def score(self, model, card, split: Split) -> dict[str, float]:
+        predicted = self._predicted(model, card, split)
+        metrics = classification.score(model, card, split, self.compatible, predicted)
+        metrics["test_tfidf_accuracy"] = tfidf_accuracy(split)
+        return metrics
+
+    def paired_outcomes(self, model, card, split: Split, metric: str):
+        if metric != "test_accuracy":
+            return None
+        predicted = self._predicted(model, card, split)
+        return classification.accuracy_outcomes(
+            model, card, split, metric, self.compatible, predicted
+        )
+
+    def plots(self, model, card, split: Split, history: list, folder: Path) -> list[Path]:
+        predicted = self._predicted(model, card, split)
+        return classification.plots(model, card, split, history, folder, predicted)
+
+    def example(self, split: Split) -> pd.DataFrame:
+        return pd.DataFrame({split.info["text_column"]: list(split.arrays("test")[0][:5])})
+
+    def predict(self, model, card, model_input: pd.DataFrame) -> pd.DataFrame:
+        return inference.predict_frame(model, card, model_input)
