@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 # Built-in data from Debian packages, fetched and unpacked without root (apt-get download + dpkg -x)
 DEBIAN := $(VENV)/debian
-DEBIAN_PACKAGES := wordnet-base
+DEBIAN_PACKAGES := wordnet-base=1:3.0-37   # pinned: the same files, the same data version
 UV := $(BIN)/uv pip install -q --compile-bytecode --python $(BIN)/python
 
 .PHONY: setup run test lint format ui serve bench clean
@@ -14,9 +14,11 @@ setup: $(STAMP) $(DEBIAN)/.stamp
 
 $(DEBIAN)/.stamp:
 	mkdir -p $(DEBIAN)
-	cd $(DEBIAN) && for p in $(DEBIAN_PACKAGES); do \
-		apt-get download -q=2 $$p 2>/dev/null && dpkg -x $${p}_*.deb $$p && rm -f $${p}_*.deb \
-		|| { echo "could not fetch Debian package $$p (apt-get download + dpkg -x)"; exit 1; }; \
+	cd $(DEBIAN) && rm -f *.deb && for p in $(DEBIAN_PACKAGES); do \
+		name=$${p%%=*}; \
+		if command -v apt-get >/dev/null && { apt-get download -q=2 $$p || apt-get download -q=2 $$name; } \
+			&& dpkg -x $${name}_*.deb $$name; then rm -f $${name}_*.deb; \
+		else echo "warning: Debian package $$name not fetched (apt-get download + dpkg -x; try apt-get update): the families whose built-in data it holds will say so"; fi; \
 	done
 	touch $@
 

@@ -18,7 +18,10 @@ def pip_requirements() -> list[str]:
 
     return [
         f"{name}=={version(name)}"
-        for name in ("torch", "mlflow", "numpy", "pandas", "safetensors", "pydantic", "pillow")
+        for name in (
+            *("torch", "mlflow", "numpy", "pandas", "safetensors", "pydantic", "pillow"),
+            "tokenizers",  # the text kind's card carries its tokenizer
+        )
     ]
 
 

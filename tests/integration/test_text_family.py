@@ -110,3 +110,23 @@ def test_undecodable_or_columnless_files_are_refused(project, tmp_path):
     (tmp_path / "data.csv").write_text("words,topic\nhello,animal\n")
     report = validate_folder(project, settings, tmp_path)
     assert "expect_column_to_exist(sentence)" in report.failures[0]
+
+
+def test_a_real_bentoml_serve_classifies_over_http(text_run, project_env):
+    import httpx
+
+    from components.packaging import bento
+    from components.registry.versions import version_settings
+    from tests.pipeline_helpers import bentoml_serve
+
+    settings = version_settings(text_run["model_name"], text_run["champion"])
+    tag = bento.import_version(settings, text_run["champion"])
+    with bentoml_serve("text", tag, project_env) as url:
+        ok = httpx.post(f"{url}/classify", json={"texts": ["snow falls in winter"]}, timeout=30)
+        assert ok.status_code == 200, ok.text
+        assert ok.json()["predictions"][0]["class"] in TOPICS
+        assert ok.json()["model_version"] == text_run["champion"]
+        for bad in ({"texts": [""]}, {"texts": "one"}, b"{not json"):
+            sent = {"content": bad} if isinstance(bad, bytes) else {"json": bad}
+            refused = httpx.post(f"{url}/classify", timeout=30, **sent)
+            assert 400 <= refused.status_code < 500, (bad, refused.text)

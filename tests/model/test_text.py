@@ -112,3 +112,28 @@ def test_malformed_requests_are_refused(body):
     with pytest.raises(pydantic.ValidationError):
         ClassifyRequest.model_validate(body)
     assert ClassifyRequest.model_validate({"texts": ["any Unicode: ünï 文字 🙂"]})
+
+
+def test_any_script_fits_the_embedding_and_labels_stay_text(tmp_path):
+    """Texts of more distinct characters than vocab_size, and labels that look like numbers."""
+    from components.kinds import kind_for
+    from components.settings import FamilySettings
+
+    rows = [(" ".join(chr(0x4E00 + 7 * i + k) for k in range(5)), ["007", "010"][i % 2])
+            for i in range(120)]  # fmt: skip
+    pd_frame = __import__("pandas").DataFrame(rows, columns=["text", "label"])
+    pd_frame.to_csv(tmp_path / "data.csv", index=False)
+    settings = FamilySettings.model_validate(
+        {
+            "family": "text",
+            "data": {"source": "csv:x.csv", "target": "label"},
+            "model": {"vocab_size": 100},
+        }
+    )
+    split = kind_for("text").load_split(tmp_path, settings)
+    assert split.info["classes"] == ["007", "010"]  # as written, not 7 and 10
+    assert split.dims["vocab_size"] > 100  # the tokenizer kept every character it saw
+    net = build_model("text", {"vocab_size": 100}, split.dims).eval()
+    texts, _ = split.arrays("test")
+    ids = inference.encode(split.info["tokenizer"], texts, 16)
+    assert ids.max() < split.dims["vocab_size"] and net(torch.as_tensor(ids)).shape[1] == 2

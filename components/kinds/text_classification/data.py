@@ -17,7 +17,11 @@ import pandas as pd
 from components.project import CODE_ROOT, DlopsError
 
 CSV_NAME = "data.csv"
-WORDNET = CODE_ROOT / ".venv" / "debian" / "wordnet-base" / "usr" / "share" / "wordnet"
+# where `make setup` unpacks wordnet-base; else a system-wide install of the package
+WORDNET_DIRS = (
+    CODE_ROOT / ".venv" / "debian" / "wordnet-base" / "usr" / "share" / "wordnet",
+    Path("/usr/share/wordnet"),
+)
 # lexnames(5WN): the lexicographer files of nouns, by number
 NOUN_FILES = {
     3: "Tops", 4: "act", 5: "animal", 6: "artifact", 7: "attribute", 8: "body", 9: "cognition",
@@ -28,12 +32,15 @@ NOUN_FILES = {
 }  # fmt: skip
 
 
-def wordnet_glosses(source: Path = WORDNET / "data.noun") -> pd.DataFrame:
+def wordnet_glosses(source: Path | None = None) -> pd.DataFrame:
     """One row per noun synset: its gloss (the definition, without examples) and category."""
-    if not source.is_file():
+    found = [d / "data.noun" for d in WORDNET_DIRS if (d / "data.noun").is_file()]
+    source = source or (found[0] if found else None)
+    if source is None or not source.is_file():
         raise DlopsError(
-            f"{source} is missing: the built-in text data comes from Debian's wordnet-base, "
-            "fetched by `make setup`"
+            "WordNet's data.noun is missing: the built-in text data comes from Debian's "
+            "wordnet-base, fetched by `make setup` (apt-get download + dpkg -x), or "
+            "`--set data.source=csv:PATH` for your own texts"
         )
     texts, labels = [], []
     for line in source.read_text(encoding="utf-8").splitlines():
@@ -44,8 +51,10 @@ def wordnet_glosses(source: Path = WORDNET / "data.noun") -> pd.DataFrame:
         texts.append(definition)
         labels.append(f"noun.{NOUN_FILES[int(fields.split()[1])]}")
     frame = pd.DataFrame({"text": texts, "label": labels})
-    # one row per distinct gloss: the same text in two splits would leak the test set
-    return frame.drop_duplicates(subset="text", keep=False).reset_index(drop=True)
+    # one row per distinct gloss (as the model reads it): the same text in two splits would
+    # leak the test set
+    seen = frame["text"].map(normalise)
+    return frame[~seen.duplicated(keep=False)].reset_index(drop=True)
 
 
 def write_builtin(folder: Path) -> None:
@@ -55,20 +64,32 @@ def write_builtin(folder: Path) -> None:
 
 
 def normalise(text: str) -> str:
-    """Text as duplicates are compared: Unicode NFKC, case-folded, whitespace collapsed."""
-    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+    """Text as duplicates are compared: normalised, case-folded, without accents or spaces.
+
+    The tokenizer reads text so too: two texts equal here are one input to the model.
+    """
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    bare = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return " ".join(unicodedata.normalize("NFKC", bare).split())
 
 
-def read_csv(folder: Path, text: str, target: str) -> pd.DataFrame:
-    """The versioned table, texts as strings (empty cells become empty texts)."""
-    frame = pd.read_csv(folder / CSV_NAME, dtype={text: "string"}, keep_default_na=False)
-    return frame
+def read_csv(folder: Path) -> pd.DataFrame:
+    """The versioned table, every cell as text (an empty cell is an empty text).
+
+    Validation and training read it alike, so both see the same labels.
+    """
+    return pd.read_csv(folder / CSV_NAME, dtype="string", keep_default_na=False, encoding="utf-8")
+
+
+def labels_of(frame: pd.DataFrame, target: str) -> pd.Series:
+    """The label column as text, stripped; an empty label is a missing one."""
+    return frame[target].astype("string").str.strip().replace("", pd.NA)
 
 
 def texts_and_labels(frame: pd.DataFrame, text: str, target: str):
     """(texts as an object array, label values as text, sorted classes, class indices)."""
     texts = frame[text].astype(str).to_numpy(dtype=object)
-    labels = frame[target].astype(str).to_numpy()
+    labels = labels_of(frame, target).astype(str).to_numpy()
     classes = sorted(set(labels))
     index = {c: i for i, c in enumerate(classes)}
     return texts, labels, classes, np.array([index[c] for c in labels], dtype=np.int64)

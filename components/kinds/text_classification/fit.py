@@ -23,6 +23,13 @@ def train_tokenizer(texts, vocab_size: int) -> str:
     return tokenizer.to_str()
 
 
+def vocabulary(tokenizer_json: str) -> int:
+    """The number of token ids the tokenizer can produce (the embedding's size)."""
+    from tokenizers import Tokenizer
+
+    return Tokenizer.from_str(tokenizer_json).get_vocab_size()
+
+
 def token_ids(split: Split, part: str) -> tuple[np.ndarray, np.ndarray]:
     """A part's texts as padded token ids (by the split's tokenizer) and its class indices."""
     texts, y = split.arrays(part)

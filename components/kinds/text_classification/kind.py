@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -16,23 +17,31 @@ from components.kinds.text_classification import fit as training
 from components.runtime.datasets import ArrayDataset
 from components.runtime.splits import split_digest, split_indices
 
-_BASELINES: dict[str, float] = {}  # split → its baseline: the gate scores two models on it
+log = logging.getLogger(__name__)
+_BASELINES: dict[str, float | None] = {}  # split → its baseline: the gate scores two models
 
 
-def tfidf_accuracy(split: Split) -> float:
-    """Test accuracy of TF-IDF (words and bigrams) + logistic regression on the same split."""
+def tfidf_accuracy(split: Split) -> float | None:
+    """Test accuracy of TF-IDF (words and bigrams) + logistic regression on the same split.
+
+    None when the baseline cannot be fitted (e.g. no word seen twice: texts without spaces).
+    """
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
 
     (train, y_train), (test, y_test) = split.arrays("train"), split.arrays("test")
-    key = hashlib.sha256("\0".join(map(str, [*train, *y_train, *test])).encode()).hexdigest()
-    if key in _BASELINES:
-        return _BASELINES[key]
-    vectorizer = TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True)
-    features = vectorizer.fit_transform([str(t) for t in train])
-    model = LogisticRegression(max_iter=1000, C=10.0).fit(features, y_train)
-    predicted = model.predict(vectorizer.transform([str(t) for t in test]))
-    _BASELINES[key] = float((predicted == y_test).mean())
+    parts = [len(train), *train, *y_train, len(test), *test, *y_test]
+    key = hashlib.sha256("\0".join(map(str, parts)).encode()).hexdigest()
+    if key not in _BASELINES:
+        try:
+            vectorizer = TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True)
+            features = vectorizer.fit_transform([str(t) for t in train])
+            model = LogisticRegression(max_iter=1000, C=10.0).fit(features, y_train)
+            predicted = model.predict(vectorizer.transform([str(t) for t in test]))
+            _BASELINES[key] = float((predicted == y_test).mean())
+        except ValueError as exc:  # no vocabulary left, a single class in training, ...
+            log.warning("the TF-IDF baseline could not be fitted: %s", exc)
+            _BASELINES[key] = None
     return _BASELINES[key]
 
 
@@ -59,14 +68,16 @@ class TextClassification(ClassifierKind):
 
     def load_split(self, folder: Path, settings) -> Split:
         text, target = settings.data.text, settings.data.target
-        frame = data.read_csv(folder, text, target)
+        frame = data.read_csv(folder)
         texts, _, classes, y = data.texts_and_labels(frame, text, target)
         parts = split_indices(y, settings.data.split)
-        vocab_size = int(settings.model.get("vocab_size", 4000))
-        tokenizer = training.train_tokenizer(texts[parts["train"]], vocab_size)
+        tokenizer = training.train_tokenizer(
+            texts[parts["train"]], int(settings.model.get("vocab_size", 4000))
+        )
         return Split(
             data={k: ArrayDataset(texts[v], y[v]) for k, v in parts.items()},
-            dims={"vocab_size": vocab_size, "n_classes": len(classes)},
+            # the tokenizer's own size: it keeps every character it saw, beyond vocab_size
+            dims={"vocab_size": training.vocabulary(tokenizer), "n_classes": len(classes)},
             info={
                 "classes": classes,
                 "tokenizer": tokenizer,
@@ -86,7 +97,8 @@ class TextClassification(ClassifierKind):
     def score(self, model, card, split: Split) -> dict[str, float]:
         predicted = self._predicted(model, card, split)
         metrics = classification.score(model, card, split, self.compatible, predicted)
-        metrics["test_tfidf_accuracy"] = tfidf_accuracy(split)
+        if (baseline := tfidf_accuracy(split)) is not None:
+            metrics["test_tfidf_accuracy"] = baseline
         return metrics
 
     def paired_outcomes(self, model, card, split: Split, metric: str):

@@ -9,7 +9,7 @@ import pandas as pd
 
 from components.kinds.base import Suite
 from components.kinds.profile import numeric_profile, widened
-from components.kinds.text_classification.data import CSV_NAME, normalise
+from components.kinds.text_classification.data import CSV_NAME, labels_of, normalise, read_csv
 from components.kinds.text_classification.schemas import MAX_CHARS
 from components.settings import FamilySettings
 
@@ -19,7 +19,7 @@ def manifest(frame: pd.DataFrame, text: str, target: str) -> pd.DataFrame:
     texts = frame[text].astype("string").fillna("")
     return pd.DataFrame(
         {
-            "label": frame[target].astype("string").str.strip().replace("", pd.NA),  # empty: none
+            "label": labels_of(frame, target),
             "chars": texts.str.len().astype("int64"),
             "blank": texts.str.strip().eq("").astype(bool),
             "normalised": texts.map(normalise),
@@ -48,8 +48,7 @@ def suite(settings: FamilySettings, folder: Path) -> Suite:
     """The text suite for `folder/data.csv`; never raises on bad data, reports it."""
     data = settings.data
     try:
-        frame = pd.read_csv(folder / CSV_NAME, dtype="string", keep_default_na=False,
-                            encoding="utf-8")  # fmt: skip
+        frame = read_csv(folder)
     except FileNotFoundError:
         return Suite(problem=f"expect_file_to_exist: {CSV_NAME} is missing")
     except UnicodeDecodeError as exc:
