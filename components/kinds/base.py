@@ -20,6 +20,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
@@ -106,6 +107,7 @@ class Kind(ABC):
     sources: ClassVar[tuple[str, ...]]  # user source kinds accepted: "csv", "folder"
     data_file: ClassVar[str | None] = None  # the single file a csv source is copied to
     card: ClassVar[type[ModelCard]]  # the kind's typed model card
+    validation: ClassVar[ModuleType]  # its suite(), and profile() and contract() for contracts
 
     def __init_subclass__(cls, **kwargs) -> None:
         super().__init_subclass__(**kwargs)
@@ -118,9 +120,12 @@ class Kind(ABC):
     def write_builtin(self, family: str, folder: Path) -> None:
         """Write the built-in data set into `folder`, byte-identical every time."""
 
-    @abstractmethod
     def suite(self, settings: FamilySettings, folder: Path) -> Suite:
-        """The kind's validation tables and expectations for `folder`; never raises on bad data."""
+        """The kind's validation tables and expectations for `folder`; never raises on bad data.
+
+        By default its `validation` module's `suite(settings, folder)`.
+        """
+        return self.validation.suite(settings, folder)
 
     @abstractmethod
     def load_split(self, folder: Path, settings: FamilySettings) -> Split:
@@ -164,17 +169,20 @@ class Kind(ABC):
     def profile(self, settings: FamilySettings, suite: Suite) -> dict[str, Any]:
         """The data contract's profile of validated data (plain JSON, from the suite's tables).
 
-        Stored when a model first accepts data; {} when the kind keeps no contract.
+        Stored when a model first accepts data: its `validation` module's `profile`, or {} when
+        the kind keeps no contract.
         """
-        return {}
+        build = getattr(self.validation, "profile", None)
+        return build(settings, suite) if build else {}
 
     def contract(self, settings: FamilySettings, suite: Suite, profile: dict[str, Any]) -> Suite:
-        """`suite` with the rules of an accepted `profile` added.
+        """`suite` with the rules of an accepted `profile` added (its module's `contract`).
 
         New data must still meet it: the same columns and labels, values within the accepted
         range and a margin.
         """
-        return suite
+        rules = getattr(self.validation, "contract", None)
+        return rules(settings, suite, profile) if rules else suite
 
     def paired_outcomes(self, model, card: ModelCard, split: Split, metric: str):
         """Per-test-example parts of `metric` for the gate's paired test (`Outcomes`).

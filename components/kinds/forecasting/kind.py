@@ -40,18 +40,10 @@ class Forecasting(Kind):
     sources = ("csv",)
     data_file = data.CSV_NAME
     card = inference.ForecastCard
+    validation = validation
 
     def write_builtin(self, family: str, folder: Path) -> None:
         data.write_co2(folder)
-
-    def suite(self, settings, folder):
-        return validation.suite(settings, folder)
-
-    def profile(self, settings, suite):
-        return validation.profile(settings, suite)
-
-    def contract(self, settings, suite, profile):
-        return validation.contract(settings, suite, profile)
 
     def load_split(self, folder: Path, settings) -> Split:
         config = settings.data

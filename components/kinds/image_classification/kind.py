@@ -21,18 +21,10 @@ class ImageClassification(ClassifierKind):
     compatible = ("classes", "image_size", "mode")
     sources = ("folder",)
     card = inference.ImageCard
+    validation = validation
 
     def write_builtin(self, family: str, folder: Path) -> None:
         data.write_digits(folder)
-
-    def suite(self, settings, folder):
-        return validation.suite(settings, folder)
-
-    def profile(self, settings, suite):
-        return validation.profile(settings, suite)
-
-    def contract(self, settings, suite, profile):
-        return validation.contract(settings, suite, profile)
 
     def load_split(self, folder: Path, settings) -> Split:
         split = data.load_split(folder, settings)

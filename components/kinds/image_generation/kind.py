@@ -29,18 +29,10 @@ class ImageGeneration(Kind):
     name = inference.KIND
     sources = ("folder",)
     card = inference.GenerationCard
+    validation = image_validation
 
     def write_builtin(self, family: str, folder: Path) -> None:
         image_data.write_digits(folder)
-
-    def suite(self, settings, folder):
-        return image_validation.suite(settings, folder)
-
-    def profile(self, settings, suite):
-        return image_validation.profile(settings, suite)
-
-    def contract(self, settings, suite, profile):
-        return image_validation.contract(settings, suite, profile)
 
     def load_split(self, folder: Path, settings) -> Split:
         # The adversarial trainer and the Fréchet distance read whole parts: held in memory.

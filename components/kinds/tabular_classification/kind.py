@@ -23,18 +23,10 @@ class TabularClassification(ClassifierKind):
     sources = ("csv",)
     data_file = data.CSV_NAME
     card = inference.TabularCard
+    validation = validation
 
     def write_builtin(self, family: str, folder: Path) -> None:
         data.write_builtin(folder)
-
-    def suite(self, settings, folder):
-        return validation.suite(settings, folder)
-
-    def profile(self, settings, suite):
-        return validation.profile(settings, suite)
-
-    def contract(self, settings, suite, profile):
-        return validation.contract(settings, suite, profile)
 
     def load_split(self, folder: Path, settings) -> Split:
         table = data.load_tabular(folder, settings.data.target)
