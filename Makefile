@@ -5,21 +5,23 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 # Built-in data from Debian packages, fetched and unpacked without root (apt-get download + dpkg -x)
 DEBIAN := $(VENV)/debian
-DEBIAN_PACKAGES := wordnet-base=1:3.0-37   # pinned: the same files, the same data version
+# pinned: the same files, the same data version. wordnet-base: the text family's glosses;
+# trans-de-en (GPL): the seq2seq family's Ding sentence pairs, extracted into data/, never committed
+DEBIAN_PACKAGES := wordnet-base=1:3.0-37 trans-de-en=1.9-6
+DEBIAN_STAMPS := $(foreach p,$(DEBIAN_PACKAGES),$(DEBIAN)/.$(firstword $(subst =, ,$(p))).stamp)
 UV := $(BIN)/uv pip install -q --compile-bytecode --python $(BIN)/python
 
 .PHONY: setup run test lint format ui serve bench clean
 
-setup: $(STAMP) $(DEBIAN)/.stamp
+setup: $(STAMP) $(DEBIAN_STAMPS)
 
-$(DEBIAN)/.stamp:
+# one package per stamp: adding a package fetches only that one
+$(DEBIAN)/.%.stamp:
 	mkdir -p $(DEBIAN)
-	cd $(DEBIAN) && rm -f *.deb && for p in $(DEBIAN_PACKAGES); do \
-		name=$${p%%=*}; \
-		if command -v apt-get >/dev/null && { apt-get download -q=2 $$p || apt-get download -q=2 $$name; } \
-			&& dpkg -x $${name}_*.deb $$name; then rm -f $${name}_*.deb; \
-		else echo "warning: Debian package $$name not fetched (apt-get download + dpkg -x; try apt-get update): the families whose built-in data it holds will say so"; fi; \
-	done
+	cd $(DEBIAN) && name=$*; p='$(filter $*=%,$(DEBIAN_PACKAGES))'; rm -f $${name}_*.deb; \
+	if command -v apt-get >/dev/null && { apt-get download -q=2 $$p || apt-get download -q=2 $$name; } \
+		&& dpkg -x $${name}_*.deb $$name; then rm -f $${name}_*.deb; \
+	else echo "warning: Debian package $$name not fetched (apt-get download + dpkg -x; try apt-get update): the families whose built-in data it holds will say so"; fi
 	touch $@
 
 $(STAMP): requirements.lock pyproject.toml

@@ -55,6 +55,27 @@ class ImageSettings(_Strict):
     min_per_class: int = Field(5, ge=1, description="a class with fewer images fails validation")
 
 
+class PairSettings(_Strict):
+    """What sentence pairs (translation) must look like."""
+
+    length_ratio: tuple[float, float] = Field(
+        (0.2, 5.0), description="target characters per source character: [min, max]"
+    )
+    max_copy_share: float = Field(
+        0.01, ge=0, le=1, description="share of pairs whose target repeats the source allowed"
+    )
+    max_source_words: int | None = Field(
+        None, ge=1, description="train and test on the pairs of at most this many source words"
+    )
+
+    @field_validator("length_ratio")
+    @classmethod
+    def _ordered(cls, value: tuple[float, float]) -> tuple[float, float]:
+        if not 0 < value[0] < value[1]:
+            raise ValueError(f"must be [min, max] with 0 < min < max, got {list(value)}")
+        return value
+
+
 class SeriesSettings(_Strict):
     """Windows of a time series and what the series must look like."""
 
@@ -70,13 +91,14 @@ class DataSettings(_Strict):
     source: str = Field("builtin", description="builtin | csv:PATH | folder:PATH")
     target: str = Field("target", description="label column (tabular) or value column (series)")
     time: str | None = Field(None, description="time column of a series")
-    text: str = Field("text", description="text column (text classification)")
+    text: str = Field("text", description="text column (text classification; translation's source)")
     split: SplitSettings = SplitSettings()
     min_rows: int = Field(50, ge=1, description="validation fails below this many rows")
     max_classes: int = Field(100, ge=2, description="validation fails above this many labels")
     expect: TabularExpectations = TabularExpectations()
     image: ImageSettings = ImageSettings()
     series: SeriesSettings = SeriesSettings()
+    pairs: PairSettings = PairSettings()
     class_names: dict[str, str] = Field(
         default_factory=dict, description="label value → the name responses and plots use"
     )
@@ -145,6 +167,9 @@ class TrainSettings(_Strict):
     patience: int = Field(10, ge=1, description="epochs without validation improvement")
     lr_schedule: Literal["constant", "cosine"] = Field(
         "constant", description="learning rate per epoch: constant, or cosine decay to 0"
+    )
+    clip_grad_norm: float | None = Field(
+        None, gt=0, description="gradients are scaled down to this norm at most (recurrent nets)"
     )
     seed: int = 42
     device: Literal["auto", "cpu", "cuda", "mps"] = "auto"

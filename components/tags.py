@@ -28,6 +28,7 @@ PID_STARTED = "dlops.pid_started"
 PARENT_RUN = "mlflow.parentRunId"
 EXPERIMENT_KIND = "mlflow.experimentKind"
 MODEL_URI = "model_uri"
+VERDICT = "dlops.verdict"  # the test metrics beside the kind's baselines, in words
 ONLY_IF_CHANGED = "only_if_changed"
 
 # Retraining: fingerprints, skips and resumes.

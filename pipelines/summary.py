@@ -53,6 +53,8 @@ def print_summary(outcomes: list[dict[str, Any]]) -> None:
         )
     console.print(table)
     for o in outcomes:
+        if o.get("verdict"):
+            console.print(f"{o['family']}: against its baselines: {o['verdict']}", soft_wrap=True)
         if o["reason"]:
             console.print(f"{o['family']}: gate: {o['reason']}", soft_wrap=True)
         if o.get("report"):

@@ -11,6 +11,7 @@ from prefect import flow
 
 from components import tags as tag
 from components.config import load_family, load_pipeline
+from components.evaluation.evaluate import verdict
 from components.notifications import Notification
 from components.project import DlopsError, Project, setup_environment
 from components.registry.versions import CHAMPION, alias_version, discard_ungated
@@ -38,6 +39,7 @@ class FamilyOutcome:
     bento: str | None = None
     docs: str | None = None
     report: str | None = None
+    verdict: str | None = None  # the metrics beside the kind's baselines, in words
 
     @classmethod
     def skipped(cls, family: str, skip: steps.Skip) -> "FamilyOutcome":
@@ -112,6 +114,7 @@ def family_pipeline(
         )
         step.train(project, settings, outcome.run_id)
         outcome.metrics = step.evaluate(project, settings, outcome.run_id)
+        outcome.verdict = verdict(settings, outcome.metrics)
         step.close_run(outcome.run_id)
         # registry
         outcome.version = step.register(settings, outcome.run_id)

@@ -27,4 +27,11 @@ def evaluate_run(project: Project, settings: FamilySettings, run_id: str) -> dic
         runs.log_artifact(run_id, plot, "plots")
     model_uri = log_model(run_id, folder / "model", kind.example(split))
     runs.set_tags(run_id, {tag.MODEL_URI: model_uri})
+    if said := kind.verdict(metrics):
+        runs.set_tags(run_id, {tag.VERDICT: said})
     return metrics
+
+
+def verdict(settings: FamilySettings, metrics: dict[str, float] | None) -> str | None:
+    """The run's test metrics beside its kind's baselines, in words, or None."""
+    return kind_for(settings.family).verdict(metrics) if metrics else None

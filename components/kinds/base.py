@@ -198,6 +198,14 @@ class Kind(ABC):
         """
         return None
 
+    def verdict(self, metrics: dict[str, float]) -> str | None:
+        """The test metrics beside the kind's baselines, in words (None: no baseline to name).
+
+        Printed in the run's summary and tagged on the run: a model that does not beat its
+        baseline is said so plainly.
+        """
+        return None
+
     def make_card(self, settings: FamilySettings, split: Split, **common) -> ModelCard:
         """The trained model's card: the common fields and the split's kind-specific ones."""
         return self.card.model_validate(

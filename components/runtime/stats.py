@@ -2,12 +2,13 @@
 
 Both models are scored on the same test examples. Each model's metric is a ratio of sums over
 examples — accuracy: correct / 1 per example; MASE: the model's absolute error / the seasonal
-naive forecast's absolute error per window — so one vectorised resampling serves every family
-whose task reports paired outcomes.
+naive forecast's absolute error per window; corpus chrF: a function of summed character n-gram
+counts — so one vectorised resampling serves every family whose task reports paired outcomes.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,6 +27,33 @@ class Outcomes:
 
     def metric(self) -> float:
         return float(self.numerator.sum() / self.denominator.sum())
+
+    def resampled(self, weights: np.ndarray) -> np.ndarray:
+        """The metric on each resample: `weights` (R, N) counts how often each example is drawn."""
+        return (weights @ self.numerator) / (weights @ self.denominator)
+
+
+@dataclass(frozen=True)
+class CorpusStats:
+    """Per-example sufficient statistics of a corpus metric: metric = score(sum of the rows).
+
+    Corpus chrF and BLEU are not means of sentence scores: each sums n-gram counts over the
+    sentences first. `score` maps summed statistics (R, K) to R metric values.
+    """
+
+    stats: np.ndarray  # (N, K)
+    score: Callable[[np.ndarray], np.ndarray]
+    correct = None
+
+    @property
+    def numerator(self) -> np.ndarray:  # one row per example, as `Outcomes`
+        return self.stats
+
+    def metric(self) -> float:
+        return float(self.score(self.stats.sum(axis=0, keepdims=True))[0])
+
+    def resampled(self, weights: np.ndarray) -> np.ndarray:
+        return self.score(weights @ self.stats)
 
 
 @dataclass(frozen=True)
@@ -58,8 +86,8 @@ class Interval:
 
 
 def paired_bootstrap(
-    challenger: Outcomes,
-    champion: Outcomes,
+    challenger: Outcomes | CorpusStats | FeatureSets,
+    champion: Outcomes | CorpusStats | FeatureSets,
     higher_is_better: bool,
     confidence: float = 0.95,
     resamples: int = 2000,
@@ -82,11 +110,12 @@ def paired_bootstrap(
     for start in range(0, resamples, CHUNK):
         size = min(CHUNK, resamples - start)
         idx = rng.integers(0, n, size=(size, n))
-        ratio = [
-            o.numerator[idx].sum(axis=1) / o.denominator[idx].sum(axis=1)
-            for o in (challenger, champion)
-        ]
-        diffs[start : start + size] = sign * (ratio[0] - ratio[1])
+        # how often each example is drawn in each resample: (size, n) counts
+        flat = (np.arange(size)[:, None] * n + idx).ravel()
+        weights = np.bincount(flat, minlength=size * n).reshape(size, n).astype(np.float64)
+        diffs[start : start + size] = sign * (
+            challenger.resampled(weights) - champion.resampled(weights)
+        )
     tail = (1 - confidence) / 2
     low, high = np.quantile(diffs, [tail, 1 - tail])
     observed = sign * (challenger.metric() - champion.metric())

@@ -191,6 +191,8 @@ def fit(
             loss = loss_fn(output.float(), yb)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
+            if settings.clip_grad_norm is not None:
+                nn.utils.clip_grad_norm_(model.parameters(), settings.clip_grad_norm)
             optimizer.step()
             loss_sum += loss.detach() * len(yb)
             if classification:

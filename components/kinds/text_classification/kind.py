@@ -105,6 +105,15 @@ class TextClassification(ClassifierKind):
         predicted = self._predicted(model, card, split)
         return classification.plots(model, card, split, history, folder, predicted)
 
+    def verdict(self, metrics: dict[str, float]) -> str | None:
+        accuracy, baseline = metrics.get("test_accuracy"), metrics.get("test_tfidf_accuracy")
+        if accuracy is None or baseline is None:
+            return None
+        text = f"accuracy {accuracy:.4f}; TF-IDF + logistic regression {baseline:.4f}"
+        if accuracy <= baseline:
+            return f"{text}: the model does not beat the TF-IDF baseline"
+        return f"{text}: the model beats the TF-IDF baseline"
+
     def example(self, split: Split) -> pd.DataFrame:
         return pd.DataFrame({split.info["text_column"]: list(split.arrays("test")[0][:5])})
 
