@@ -15,14 +15,16 @@ UV := $(BIN)/uv pip install -q --compile-bytecode --python $(BIN)/python
 
 setup: $(STAMP) $(DEBIAN_STAMPS)
 
-# one package per stamp: adding a package fetches only that one
+# one package per stamp: adding a package fetches only that one. The stamp is written only once
+# the package is unpacked: a failed fetch (no apt, no index) warns and is tried again next time.
 $(DEBIAN)/.%.stamp:
 	mkdir -p $(DEBIAN)
 	cd $(DEBIAN) && name=$*; p='$(filter $*=%,$(DEBIAN_PACKAGES))'; rm -f $${name}_*.deb; \
-	if command -v apt-get >/dev/null && { apt-get download -q=2 $$p || apt-get download -q=2 $$name; } \
-		&& dpkg -x $${name}_*.deb $$name; then rm -f $${name}_*.deb; \
+	if ! command -v apt-get >/dev/null; then \
+		echo "warning: no apt-get: Debian package $$name not fetched; the families whose built-in data it holds will say so"; \
+	elif { apt-get download -q=2 $$p || { echo "warning: $$p not in the apt index; fetching the current $$name (its data version may differ)"; apt-get download -q=2 $$name; }; } \
+		&& dpkg -x $${name}_*.deb $$name; then rm -f $${name}_*.deb; touch $(CURDIR)/$@; \
 	else echo "warning: Debian package $$name not fetched (apt-get download + dpkg -x; try apt-get update): the families whose built-in data it holds will say so"; fi
-	touch $@
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)

@@ -6,7 +6,8 @@ prints the test metrics, the training time and the epochs run. Nothing is regist
 a config, as `BENCHMARKS.md` reports it (the built-in CPU config, and longer ones).
 
     python benchmarks/translation_budget.py --threads 2
-    python benchmarks/translation_budget.py --threads 2 --set data.pairs.max_source_words=null \
+    python benchmarks/translation_budget.py --threads 2 \
+        --set data.pairs.builtin_max_source_words=null \
         --set train.epochs=20 --set model.hidden_size=256
 """
 

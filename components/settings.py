@@ -64,8 +64,11 @@ class PairSettings(_Strict):
     max_copy_share: float = Field(
         0.01, ge=0, le=1, description="share of pairs whose target repeats the source allowed"
     )
-    max_source_words: int | None = Field(
-        None, ge=1, description="train and test on the pairs of at most this many source words"
+    builtin_max_source_words: int | None = Field(
+        None,
+        ge=1,
+        description="the built-in data's pairs of at most this many source words are used (a "
+        "CPU budget); a user's own pairs are all used",
     )
 
     @field_validator("length_ratio")
@@ -213,8 +216,9 @@ class GateSettings(_Strict):
     confidence: float = Field(0.95, gt=0.5, lt=1, description="confidence of that interval")
     beat_baseline: bool = Field(
         True,
-        description="a classifier must beat always answering the most frequent training class "
-        "(the paired test's interval above 0), whatever the champion",
+        description="a model must beat its kind's naive baseline (a classifier: the most "
+        "frequent training class; a translator: copying the source) beyond doubt: the paired "
+        "test's interval above 0, whatever the champion",
     )
     resamples: int = Field(2000, ge=100, le=100_000, description="paired bootstrap resamples")
     seed: int = Field(0, description="seed of the resampling: the same inputs, the same decision")

@@ -31,8 +31,12 @@ class Service:
             )
         beam = beam or self.card.beam
         translations = inference.translate(self.model, self.card, texts, beam=beam)
+        cut = inference.overlong(self.card, texts)
         return {
-            "translations": [{"translation": t} for t in translations],
+            # `truncated`: the sentence had more tokens than the model reads; the rest was not
+            "translations": [
+                {"translation": t, "truncated": c} for t, c in zip(translations, cut, strict=True)
+            ],
             "beam": beam,
             **self.lineage,
         }

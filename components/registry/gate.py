@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from components.runtime.stats import FeatureSets, Outcomes, mcnemar_exact, paired_bootstrap
+from components.runtime.stats import (
+    CorpusStats,
+    FeatureSets,
+    Outcomes,
+    mcnemar_exact,
+    paired_bootstrap,
+)
 from components.settings import GateSettings
 
 
@@ -51,12 +57,16 @@ def regressions(
     return worse
 
 
-def guesses(baseline: tuple[Outcomes, Outcomes] | None, gate: GateSettings) -> str | None:
+def guesses(
+    baseline: tuple[Outcomes, Outcomes] | tuple[CorpusStats, CorpusStats] | None,
+    gate: GateSettings,
+) -> str | None:
     """Why the challenger only guesses, or None: it must beat the kind's naive baseline.
 
     `baseline` holds the challenger's and the baseline's outcomes on the same test examples
-    (a classifier's baseline always answers the most frequent training class); the lower
-    bound of the paired bootstrap interval of the difference must lie above zero.
+    (a classifier's baseline always answers the most frequent training class; a translator's
+    copies the source); the lower bound of the paired bootstrap interval of the difference
+    must lie above zero.
     """
     if baseline is None or not gate.beat_baseline:
         return None
@@ -67,8 +77,8 @@ def guesses(baseline: tuple[Outcomes, Outcomes] | None, gate: GateSettings) -> s
         return None
     model, naive = baseline[0].metric(), baseline[1].metric()
     return (
-        f"the model only guesses: {gate.metric} {model:.4f} against {naive:.4f} for always "
-        f"answering the most frequent class ({gate.confidence:.0%} interval of the difference "
+        f"the model only guesses: {gate.metric} {model:.4f} against {naive:.4f} for "
+        f"{baseline[1].name} ({gate.confidence:.0%} interval of the difference "
         f"[{interval.low:+.4f}, {interval.high:+.4f}] does not lie above 0)"
     )
 
@@ -78,9 +88,12 @@ def decide(
     champion: float | None,
     gate: GateSettings,
     metrics: dict[str, float] | None = None,
-    paired: tuple[Outcomes, Outcomes] | tuple[FeatureSets, FeatureSets] | None = None,
+    paired: tuple[Outcomes, Outcomes]
+    | tuple[CorpusStats, CorpusStats]
+    | tuple[FeatureSets, FeatureSets]
+    | None = None,
     champion_metrics: dict[str, float] | None = None,
-    baseline: tuple[Outcomes, Outcomes] | None = None,
+    baseline: tuple[Outcomes, Outcomes] | tuple[CorpusStats, CorpusStats] | None = None,
 ) -> Decision:
     """Promote a challenger within `gate.limits` that is better than the champion beyond doubt.
 

@@ -24,6 +24,7 @@ class Outcomes:
     numerator: np.ndarray
     denominator: np.ndarray
     correct: np.ndarray | None = None  # classifiers: per-example right/wrong, for McNemar
+    name: str = "always answering the most frequent class"  # said when it is a baseline
 
     def metric(self) -> float:
         return float(self.numerator.sum() / self.denominator.sum())
@@ -43,6 +44,7 @@ class CorpusStats:
 
     stats: np.ndarray  # (N, K)
     score: Callable[[np.ndarray], np.ndarray]
+    name: str = "the baseline"  # said when it is a baseline
     correct = None
 
     @property

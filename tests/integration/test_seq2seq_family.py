@@ -67,7 +67,9 @@ def test_translate_answers_and_refuses(seq2seq_run):
         assert ok.status_code == 200, ok.text
         body = ok.json()
         assert body["model_name"] == "dlops-seq2seq-phrases" and body["beam"] == 3
-        assert len(body["translations"]) == 2
+        assert len(body["translations"]) == 2 and not body["translations"][0]["truncated"]
+        long = client.post("/translate", json={"texts": ["eins zwei " * 40]})
+        assert long.status_code == 200 and long.json()["translations"][0]["truncated"]
         for bad in ({"texts": []}, {"texts": ["  "]}, {"texts": [1]}, {"texts": ["a"], "beam": 9}):
             refused = client.post("/translate", json=bad)
             assert 400 <= refused.status_code < 500 and "error" in refused.json(), bad

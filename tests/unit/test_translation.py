@@ -93,3 +93,70 @@ def test_the_gate_resamples_chrf_by_sentence():
     )
     same = paired_bootstrap(scored["good"], scored["good"], higher_is_better=True, resamples=200)
     assert same.low == same.high == 0
+
+
+def test_a_tsv_keeps_its_quotation_marks_and_a_bom_is_not_a_name(tmp_path):
+    (tmp_path / "data.csv").write_text(
+        '\ufeffde\ten\n"Ich komme", sagte er.\t"I am coming," he said.\n', encoding="utf-8"
+    )
+    frame = data.read_pairs(tmp_path)
+    assert list(frame.columns) == ["de", "en"]
+    assert frame["de"][0] == '"Ich komme", sagte er.'
+
+
+def test_chrf_counts_need_one_hypothesis_per_reference():
+    with pytest.raises(ValueError, match="one per reference"):
+        metrics.sentence_stats(["a"], ["a", "b"])
+
+
+def _pairs_settings(source: str, **pairs):
+    from components.settings import FamilySettings
+
+    return FamilySettings.model_validate(
+        {
+            "family": "seq2seq",
+            "data": {
+                "source": source,
+                "text": "de",
+                "target": "en",
+                "min_rows": 20,
+                "pairs": {"builtin_max_source_words": 6, **pairs},
+            },  # fmt: skip
+            "model": {"vocab_size": 100, "max_source_tokens": 24, "max_target_tokens": 24},
+        }
+    )
+
+
+def test_the_word_cap_is_the_built_in_data_s_and_overlong_pairs_do_not_train(tmp_path):
+    from components.kinds.translation.kind import Translation
+    from components.project import DlopsError
+
+    rows = [
+        (f"eins zwei drei vier fünf sechs sieben acht {i}", f"one two three {i}") for i in range(60)
+    ]
+    rows[0] = (" ".join(["lang"] * 40), "long")  # more source tokens than the model reads
+    frame = data.pd.DataFrame(rows, columns=["de", "en"])
+    frame.to_csv(tmp_path / "data.csv", index=False)
+    split = Translation().load_split(tmp_path, _pairs_settings("csv:pairs.csv"))
+    assert split.params["data.pairs.used"] == "60"  # a user's 9-word pairs are all used
+    trained = [*split.arrays("train")[0], *split.arrays("validation")[0]]
+    assert split.params["data.pairs.over_token_limits"] == str(
+        int(rows[0][0] not in split.arrays("test")[0])
+    )
+    assert rows[0][0] not in trained
+    with pytest.raises(DlopsError, match="builtin_max_source_words"):
+        Translation().load_split(tmp_path, _pairs_settings("builtin"))
+
+
+def test_a_translator_that_only_copies_is_refused_as_guessing():
+    from components.registry.gate import decide
+    from components.settings import GateSettings
+
+    references = [f"the house number {i} is big" for i in range(60)]
+    sources = [f"das Haus Nummer {i} ist groß" for i in range(60)]
+    copy = CorpusStats(metrics.sentence_stats(sources, references), metrics.chrf_from_stats,
+                       name="copying the source unchanged")  # fmt: skip
+    also_copying = CorpusStats(copy.stats.copy(), metrics.chrf_from_stats)
+    gate = GateSettings(metric="test_chrf", resamples=200)
+    decision = decide(copy.metric(), None, gate, baseline=(also_copying, copy))
+    assert not decision.promote and "copying the source unchanged" in decision.reason

@@ -8,6 +8,7 @@ entries become `dictionary.csv`, the word-by-word baseline's lookup table.
 
 from __future__ import annotations
 
+import csv
 import re
 import unicodedata
 from pathlib import Path
@@ -111,16 +112,22 @@ def write_builtin(folder: Path) -> None:
 
 
 def read_pairs(folder: Path) -> pd.DataFrame:
-    """The versioned table (comma- or tab-separated, by its header), every cell as text."""
+    """The versioned table, every cell as text (a byte-order mark is not part of a name).
+
+    Comma-separated with CSV quoting, or tab-separated (a tab in the header line) without
+    quoting: in a TSV a quotation mark is part of the sentence.
+    """
     path = folder / CSV_NAME
-    with path.open(encoding="utf-8") as handle:
+    with path.open(encoding="utf-8-sig") as handle:
         header = handle.readline()
+    tabs = "\t" in header
     return pd.read_csv(
         path,
-        sep="\t" if "\t" in header else ",",
+        sep="\t" if tabs else ",",
+        quoting=csv.QUOTE_NONE if tabs else csv.QUOTE_MINIMAL,
         dtype="string",
         keep_default_na=False,
-        encoding="utf-8",
+        encoding="utf-8-sig",
     )
 
 

@@ -70,6 +70,17 @@ def detokenize(tokenizer_json: str, ids) -> str:
     return _tokenizer(tokenizer_json).decode([i for i in ids if i > EOS])
 
 
+def token_counts(tokenizer_json: str, texts) -> np.ndarray:
+    """How many tokens each text is, uncut."""
+    encoded = _tokenizer(tokenizer_json).encode_batch([str(t) for t in texts])
+    return np.array([len(e.ids) for e in encoded], dtype=np.int64)
+
+
+def overlong(card: TranslationCard, texts) -> list[bool]:
+    """Whether each text has more source tokens than the model reads (the rest is not read)."""
+    return (token_counts(card.source_tokenizer, texts) > card.max_source_tokens).tolist()
+
+
 def length_limits(source: torch.Tensor, card: TranslationCard) -> torch.Tensor:
     """The most target tokens (EOS included) each source (N, S) may produce: (N,)."""
     lengths = (source != PAD).sum(dim=1).float()
@@ -99,9 +110,14 @@ def beam_search(model, card: TranslationCard, source: torch.Tensor, beam: int) -
         logits, hidden = model.decode(tokens[:, -1:], (*memory, None), hidden)
         logp = torch.log_softmax(logits[:, -1].float(), dim=-1)  # (N·K, V)
         vocab = logp.shape[1]
-        # at its limit a hypothesis must end; a finished one only pads, at no cost
-        logp[(limits <= step + 1) & ~done, :] = -torch.inf
-        logp[(limits <= step + 1) & ~done, EOS] = 0.0
+        # an open hypothesis writes words or EOS, never PAD, BOS or UNK (UNK would drop a word)
+        logp[~done, PAD] = logp[~done, BOS] = logp[~done, UNK] = -torch.inf
+        # at its limit it must end, and pays what the model gives EOS there
+        ending = (limits <= step + 1) & ~done
+        eos = logp[ending, EOS].clone()
+        logp[ending] = -torch.inf
+        logp[ending, EOS] = eos
+        # a finished one only pads, at no cost
         logp[done] = -torch.inf
         logp[done, PAD] = 0.0
         total = (scores.reshape(-1, 1) + logp).reshape(n, k * vocab)

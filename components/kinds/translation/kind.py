@@ -11,21 +11,28 @@ import pandas as pd
 from components.kinds.base import Kind, Split
 from components.kinds.translation import data, inference, metrics, validation
 from components.kinds.translation import fit as training
+from components.project import DlopsError
 from components.runtime.datasets import ArrayDataset
 from components.runtime.splits import split_digest, split_indices
 
 SAMPLES = 20  # sample translations logged with each run
-_DECODED: dict[str, list[str]] = {}  # (weights, card, split) → test translations: scored thrice
+_DECODED: dict[str, list[str]] = {}  # (weights, card, sources) → translations: scored thrice
 
 
-def _fingerprint(model, card, split: Split) -> str:
-    import torch
-
-    digest = hashlib.sha256(card.to_json().encode() + split.digest.encode())
-    with torch.no_grad():
-        for tensor in model.state_dict().values():
-            digest.update(np.float64(tensor.double().sum().item()).tobytes())
+def _fingerprint(model, card, sources: list) -> str:
+    """What a model's translations of `sources` depend on: its weights, card and the texts."""
+    digest = hashlib.sha256(card.to_json().encode())
+    digest.update("\0".join(map(str, sources)).encode())
+    for tensor in model.state_dict().values():
+        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
     return digest.hexdigest()
+
+
+def _within(info: dict, sources, targets) -> np.ndarray:
+    """Which pairs fit the token limits (the source whole, the target with its BOS or EOS)."""
+    source = inference.token_counts(info["source_tokenizer"], sources)
+    target = inference.token_counts(info["target_tokenizer"], targets)
+    return (source <= info["max_source_tokens"]) & (target < info["max_target_tokens"])
 
 
 class Translation(Kind):
@@ -45,31 +52,49 @@ class Translation(Kind):
         frame = data.read_pairs(folder)
         sources = frame[config.text].astype(str).to_numpy(dtype=object)
         targets = frame[config.target].astype(str).to_numpy(dtype=object)
-        if config.pairs.max_source_words is not None:
-            short = np.array([len(s.split()) <= config.pairs.max_source_words for s in sources])
+        cap = config.pairs.builtin_max_source_words
+        if config.source_kind == "builtin" and cap is not None:  # the CPU budget's subset
+            short = np.array([len(s.split()) <= cap for s in sources], dtype=bool)
             sources, targets = sources[short], targets[short]
+        if len(sources) < max(config.min_rows, 3):
+            raise DlopsError(
+                f"{settings.family}: {len(sources)} pairs of at most {cap} source words: "
+                f"fewer than data.min_rows ({config.min_rows}); raise "
+                "data.pairs.builtin_max_source_words"
+            )
         parts = split_indices(np.zeros(len(sources), dtype=np.int64), config.split)
         vocab = int(model.get("vocab_size", 3000))
-        source_tokenizer = training.train_tokenizer(sources[parts["train"]], vocab)
-        target_tokenizer = training.train_tokenizer(targets[parts["train"]], vocab)
+        info = {
+            "source_tokenizer": training.train_tokenizer(sources[parts["train"]], vocab),
+            "target_tokenizer": training.train_tokenizer(targets[parts["train"]], vocab),
+            "max_source_tokens": int(model.get("max_source_tokens", 48)),
+            "max_target_tokens": int(model.get("max_target_tokens", 48)),
+            "length_ratio": float(model.get("length_ratio", 2.0)),
+            "beam": int(model.get("beam", 1)),
+            "text_column": config.text,
+            "dictionary": data.read_dictionary(folder),
+        }
+        # a pair cut at the token limits no longer matches: it would teach dropping words.
+        # Training and early stopping leave them out; the test part keeps them, as served.
+        dropped = 0
+        for part in ("train", "validation"):
+            rows = parts[part]
+            fits = _within(info, sources[rows], targets[rows])
+            dropped += int((~fits).sum())
+            parts[part] = rows[fits]
         return Split(
             data={k: ArrayDataset(sources[v], targets[v]) for k, v in parts.items()},
             dims={
-                "source_vocab": training.vocabulary(source_tokenizer),
-                "target_vocab": training.vocabulary(target_tokenizer),
+                "source_vocab": training.vocabulary(info["source_tokenizer"]),
+                "target_vocab": training.vocabulary(info["target_tokenizer"]),
             },
-            info={
-                "source_tokenizer": source_tokenizer,
-                "target_tokenizer": target_tokenizer,
-                "max_source_tokens": int(model.get("max_source_tokens", 48)),
-                "max_target_tokens": int(model.get("max_target_tokens", 48)),
-                "length_ratio": float(model.get("length_ratio", 2.0)),
-                "beam": int(model.get("beam", 1)),
-                "text_column": config.text,
-                "dictionary": data.read_dictionary(folder),
-            },
+            info=info,
             digest=split_digest(parts),
-            params={"data.pairs.used": str(len(sources)), "data.pairs.total": str(len(frame))},
+            params={
+                "data.pairs.used": str(len(sources)),
+                "data.pairs.total": str(len(frame)),
+                "data.pairs.over_token_limits": str(dropped),
+            },
         )
 
     def make_card(self, settings, split: Split, **common):
@@ -83,7 +108,7 @@ class Translation(Kind):
     def _translations(self, model, card, split: Split) -> tuple[list, list, list[str]]:
         """The test part's (sources, references, the model's translations)."""
         sources, references = (list(a) for a in split.arrays("test"))
-        key = _fingerprint(model, card, split)
+        key = _fingerprint(model, card, sources)
         if key not in _DECODED:
             _DECODED.clear()  # one model's translations at a time: a run scores one, the gate two
             _DECODED[key] = inference.translate(model, card, sources)
@@ -117,6 +142,19 @@ class Translation(Kind):
         _, references, translations = self._translations(model, card, split)
         return CorpusStats(
             metrics.sentence_stats(translations, references), metrics.chrf_from_stats
+        )
+
+    def baseline_outcomes(self, split: Split, metric: str):
+        """Copying the source unchanged, per test sentence: a translator must beat it."""
+        from components.runtime.stats import CorpusStats
+
+        if metric != "test_chrf":
+            return None
+        sources, references = (list(map(str, a)) for a in split.arrays("test"))
+        return CorpusStats(
+            metrics.sentence_stats(sources, references),
+            metrics.chrf_from_stats,
+            name="copying the source unchanged",
         )
 
     def plots(self, model, card, split: Split, history: list, folder: Path) -> list[Path]:

@@ -34,7 +34,13 @@ def corpus_scores(hypotheses: list[str], references: list[str]) -> dict[str, flo
 
 
 def sentence_stats(hypotheses: list[str], references: list[str]) -> np.ndarray:
-    """ChrF's counts per sentence (N, 3 × orders): hypothesis, reference and matched n-grams."""
+    """The chrF counts per sentence (N, 3 × orders): hypothesis, reference, matched n-grams."""
+    if not hypotheses or len(hypotheses) != len(references):
+        raise ValueError(
+            f"{len(hypotheses)} hypotheses for {len(references)} references: "
+            "chrF needs one per reference, at least one"
+        )
+    # sacrebleu's own per-sentence statistics (what its corpus_score and paired tests sum)
     stats = _chrf()._extract_corpus_statistics(hypotheses, [references])
     return np.asarray(stats, dtype=np.float64).reshape(len(hypotheses), -1)
 
