@@ -6,8 +6,16 @@ STAMP := $(VENV)/.installed-stamp
 # Built-in data from Debian packages, fetched and unpacked without root (apt-get download + dpkg -x)
 DEBIAN := $(VENV)/debian
 # pinned: the same files, the same data version. wordnet-base: the text family's glosses;
-# trans-de-en (GPL): the seq2seq family's Ding sentence pairs, extracted into data/, never committed
-DEBIAN_PACKAGES := wordnet-base=1:3.0-37 trans-de-en=1.9-6
+# trans-de-en (GPL): the seq2seq family's Ding sentence pairs, extracted into data/, never committed;
+# espeak-ng and flite (+ the libraries they load, PulseAudio's client included: espeak-ng links
+# it even when it only writes files): the speech family's synthesised voices
+DEBIAN_PACKAGES := wordnet-base=1:3.0-37 trans-de-en=1.9-6 \
+	espeak-ng=1.51+dfsg-10+deb12u2 libespeak-ng1=1.51+dfsg-10+deb12u2 \
+	espeak-ng-data=1.51+dfsg-10+deb12u2 libpcaudio0=1.2-2 libsonic0=0.2.0-12 \
+	flite=2.2-5 libflite1=2.2-5 libasound2=1.2.8-1+b1 libpulse0=16.1+dfsg1-2+b1 \
+	libasyncns0=0.8-6+b3 libsndfile1=1.2.0-1+deb12u1 libflac12=1.4.2+ds-2 libvorbis0a=1.3.7-1 \
+	libvorbisenc2=1.3.7-1 libopus0=1.3.1-3 libogg0=1.3.5-3 libmpg123-0=1.31.2-1+deb12u1 \
+	libmp3lame0=3.100-6
 DEBIAN_STAMPS := $(foreach p,$(DEBIAN_PACKAGES),$(DEBIAN)/.$(firstword $(subst =, ,$(p))).stamp)
 UV := $(BIN)/uv pip install -q --compile-bytecode --python $(BIN)/python
 
@@ -19,7 +27,7 @@ setup: $(STAMP) $(DEBIAN_STAMPS)
 # the package is unpacked: a failed fetch (no apt, no index) warns and is tried again next time.
 $(DEBIAN)/.%.stamp:
 	mkdir -p $(DEBIAN)
-	cd $(DEBIAN) && name=$*; p='$(filter $*=%,$(DEBIAN_PACKAGES))'; rm -f $${name}_*.deb; \
+	@cd $(DEBIAN) && name=$*; p='$(filter $*=%,$(DEBIAN_PACKAGES))'; rm -f $${name}_*.deb; \
 	if ! command -v apt-get >/dev/null; then \
 		echo "warning: no apt-get: Debian package $$name not fetched; the families whose built-in data it holds will say so"; \
 	elif { apt-get download -q=2 $$p || { echo "warning: $$p not in the apt index; fetching the current $$name (its data version may differ)"; apt-get download -q=2 $$name; }; } \

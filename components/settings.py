@@ -79,6 +79,24 @@ class PairSettings(_Strict):
         return value
 
 
+class AudioSettings(_Strict):
+    """What recordings (speech recognition) must look like, and how they are read."""
+
+    sample_rate: int = Field(16_000, ge=4_000, le=96_000, description="audio is resampled to it")
+    min_seconds: float = Field(0.2, ge=0, description="shorter recordings fail validation")
+    max_seconds: float = Field(8.0, gt=0, le=60, description="longer recordings fail validation")
+    max_clipped_share: float = Field(
+        0.01, ge=0, le=1, description="share of a file's samples at full scale allowed"
+    )
+    min_rms_db: float = Field(-50.0, description="a quieter file (RMS, dBFS) counts as silent")
+    max_file_bytes: int = Field(20_000_000, ge=1, description="larger files fail validation")
+    alphabet: str = Field(
+        "abcdefghijklmnopqrstuvwxyz '",
+        min_length=2,
+        description="the characters transcripts may hold (after lower-casing): the model's output",
+    )
+
+
 class SeriesSettings(_Strict):
     """Windows of a time series and what the series must look like."""
 
@@ -102,6 +120,7 @@ class DataSettings(_Strict):
     image: ImageSettings = ImageSettings()
     series: SeriesSettings = SeriesSettings()
     pairs: PairSettings = PairSettings()
+    audio: AudioSettings = AudioSettings()
     class_names: dict[str, str] = Field(
         default_factory=dict, description="label value → the name responses and plots use"
     )
