@@ -34,10 +34,8 @@ class SpeechCTC(nn.Module):
     def __init__(self, config: SpeechConfig, n_symbols: int):
         super().__init__()
         c = config.channels
-        self.conv = nn.Sequential(
-            nn.Conv2d(1, c, 3, stride=2, padding=1), nn.GELU(),
-            nn.Conv2d(c, c, 3, stride=2, padding=1), nn.GELU(),
-        )  # fmt: skip
+        self.conv1 = nn.Sequential(nn.Conv2d(1, c, 3, stride=2, padding=1), nn.GELU())
+        self.conv2 = nn.Sequential(nn.Conv2d(c, c, 3, stride=2, padding=1), nn.GELU())
         bands = (config.n_mels + 3) // 4  # each stride-2 layer halves, rounding up
         self.project = nn.Linear(c * bands, config.hidden_size)
         self.rnn = nn.GRU(
@@ -67,7 +65,14 @@ class SpeechCTC(nn.Module):
 
         frames = x[..., -1].sum(dim=1).long().clamp(min=1)
         x = x[:, : int(frames.max()), :-1]  # the batch's shared padding is cut
-        h = self.conv(x.unsqueeze(1))  # (N, c, T/4, F/4)
+        h = self.conv1(x.unsqueeze(1))  # (N, c, T/2, F/2)
+        # steps past an utterance's end are zero, as they would be were it alone in the batch
+        half = torch.div(frames + 1, 2, rounding_mode="floor").to(x.device)
+        h = (
+            h
+            * (torch.arange(h.shape[2], device=x.device)[None, :] < half[:, None])[:, None, :, None]
+        )
+        h = self.conv2(h)  # (N, c, T/4, F/4)
         h = self.project(h.permute(0, 2, 1, 3).flatten(2))  # (N, T', hidden)
         lengths = self.output_lengths(frames).clamp(max=h.shape[1])
         packed = pack_padded_sequence(self.dropout(h), lengths.cpu(), batch_first=True,

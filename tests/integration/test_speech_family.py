@@ -136,7 +136,13 @@ def _corrupt_twice(folder, table):
     return table
 
 
+def _corrupt_too_long_text(folder, table):
+    table.loc[9, "text"] = "ab" * 60  # 120 symbols for a second of tones: cannot be aligned
+    return table
+
+
 CORRUPT = {
+    "transcript longer than its audio": (_corrupt_too_long_text, "fits"),
     "blank transcript": (_corrupt_blank, "blank_text"),
     "outside the alphabet": (_corrupt_alphabet, "outside_alphabet"),
     "silent file": (_corrupt_silent, "rms_db"),

@@ -138,3 +138,36 @@ def test_too_long_uploads_are_refused_and_any_rate_or_channels_are_read(tmp_path
     soundfile.write(tmp_path / "stereo.flac", stereo * 0.5, 44100)
     wave = inference.decode(tmp_path / "stereo.flac", c)
     assert wave.ndim == 1 and abs(len(wave) - RATE) <= 1
+
+
+def test_a_batch_does_not_change_an_utterance_s_transcript_at_any_length():
+    """Odd frame counts leave a half-step the convolution reads: it must read zeros."""
+    c = card()
+    net = build_model("speech", CONFIG, c.dims).eval()
+    rng = np.random.default_rng(5)
+    for seconds in (0.41, 0.42, 0.43, 0.44):  # frames 42-45: both parities after each halving
+        wave = (0.3 * rng.standard_normal(int(seconds * RATE))).astype(np.float32)
+        longer = np.tile(wave, 3)
+        alone = inference.frame_log_probs(net, c, [wave])[0]
+        batched = inference.frame_log_probs(net, c, [wave, longer])[0]
+        assert np.allclose(alone, batched, atol=1e-4), seconds
+
+
+@pytest.mark.parametrize("case", ["rate", "raw suffix", "not finite"])
+def test_hostile_uploads_are_refused_before_decoding(tmp_path, case):
+    import soundfile
+
+    path = tmp_path / "upload.wav"
+    if case == "rate":  # a header may claim any rate; resampling from it would exhaust memory
+        soundfile.write(path, np.zeros(100, dtype=np.int16), 200_000_033, subtype="PCM_16")
+        match = "sample rate"
+    elif case == "raw suffix":  # libsndfile wants a rate for .raw: a TypeError, not a 500
+        path = tmp_path / "upload.raw"
+        path.write_bytes(b"\x00\x01" * 400)
+        match = "not a readable audio file"
+    else:
+        soundfile.write(path, np.array([0.1, np.nan, 0.2] * 100, dtype=np.float32), RATE,
+                        subtype="FLOAT")  # fmt: skip
+        match = "not finite"
+    with pytest.raises(ValueError, match=match):
+        inference.decode(path, card())

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from components.kinds.speech_recognition.inference import resample
+from components.kinds.speech_recognition.audio import read_mono, resample
 from components.project import DlopsError
 
 TRANSCRIPTS = "transcripts.csv"
@@ -56,13 +56,15 @@ def _write(folder: Path, rows: list[dict], render) -> None:
     import soundfile
 
     (folder / "audio").mkdir(parents=True, exist_ok=True)
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        rendered = list(pool.map(render, rows))
-    for row, (audio, rate) in zip(rows, rendered, strict=True):
+
+    def write(row: dict) -> None:  # each row's noise has its own seed: any order, same bytes
+        audio, rate = render(row)
         rng = np.random.default_rng([SEED, row["index"]])
-        clean = resample(audio, rate, RATE)
-        soundfile.write(folder / row["file"], _noisy(clean, rng, row["snr"]), RATE,
-                        subtype="PCM_16", format="WAV")  # fmt: skip
+        soundfile.write(folder / row["file"], _noisy(resample(audio, rate, RATE), rng, row["snr"]),
+                        RATE, subtype="PCM_16", format="WAV")  # fmt: skip
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        list(pool.map(write, rows))
     table = pd.DataFrame([{k: r[k] for k in ("file", "text", "speaker")} for r in rows])
     table.to_csv(folder / TRANSCRIPTS, index=False, lineterminator="\n")
 
@@ -76,16 +78,17 @@ def write_builtin(folder: Path, utterances: int = UTTERANCES, ood: int = OOD_UTT
     variants = [v for v in VARIANTS if v in known]
     if not variants:
         raise DlopsError("espeak-ng's voice variants are missing (espeak-ng-data not unpacked)")
-    speakers = [
-        {"voice": f"{ACCENTS[i % len(ACCENTS)]}+{variants[(i * 5) % len(variants)]}",
-         "speed": int(rng.integers(125, 196)), "pitch": int(rng.integers(25, 76))}
-        for i in range(SPEAKERS)
-    ]  # fmt: skip
+    # 48 distinct voices (accent × variant, no pair twice), each with its own speed and pitch:
+    # a voice held out for test is never heard in training
+    grid = [f"{accent}+{variant}" for accent in ACCENTS for variant in variants]
+    voices = [grid[i] for i in rng.permutation(len(grid))[:SPEAKERS]]
+    speakers = [{"voice": voice, "speed": int(rng.integers(125, 196)),
+                 "pitch": int(rng.integers(25, 76))} for voice in voices]  # fmt: skip
     rows = []
     for i in range(utterances):
         speaker = speakers[i % SPEAKERS]
         rows.append({"index": i, "file": f"audio/{i:05d}.wav", "text": digit_string(rng),
-                     "speaker": f"espeak:{speaker['voice']}:{speaker['speed']}:{speaker['pitch']}",
+                     "speaker": f"espeak:{speaker['voice']}",
                      "snr": float(rng.uniform(12, 35)), **speaker})  # fmt: skip
     _write(folder, rows, lambda r: synth.espeak(r["text"], r["voice"], r["speed"], r["pitch"]))
     flite_speakers = [(v, s) for v in FLITE_VOICES for s in (0.9, 1.0, 1.15)]
@@ -106,8 +109,5 @@ def read_transcripts(folder: Path) -> pd.DataFrame:
 
 
 def read_audio(path: Path, rate: int = RATE) -> np.ndarray:
-    """A file's samples, mixed down to mono and resampled to `rate` (float32 in [-1, 1])."""
-    import soundfile
-
-    audio, found = soundfile.read(path, dtype="float32", always_2d=True)
-    return resample(audio.mean(axis=1), found, rate)
+    """A validated file's samples, mixed down to mono and resampled to `rate` (float32)."""
+    return read_mono(path, rate)

@@ -26,7 +26,7 @@ class Utterances(Dataset):
 
     def __init__(self, files: list[Path], texts: list[str], card: SpeechCard, max_chars: int):
         self.files, self.texts, self.card, self.max_chars = files, texts, card, max_chars
-        self.frames = int(card.max_seconds * card.sample_rate) // 160 + 1
+        self.frames = int(round(card.max_seconds * card.sample_rate)) // 160 + 1
         self.index = {c: i + 1 for i, c in enumerate(card.alphabet)}
 
     def __len__(self) -> int:

@@ -15,6 +15,7 @@ import torch
 from pydantic import Field
 
 from components.kinds.card import ModelCard, predictor
+from components.kinds.speech_recognition.audio import read_mono
 
 KIND = "speech_recognition"
 BLANK = 0  # CTC's blank; characters are 1..len(alphabet)
@@ -68,36 +69,9 @@ def log_mel(audio: np.ndarray, card: SpeechCard) -> torch.Tensor:
     return (mel - mel.mean(dim=0)) / (mel.std(dim=0) + 1e-5)
 
 
-def resample(audio: np.ndarray, rate: int, target: int) -> np.ndarray:
-    """`audio` at `target` Hz (polyphase filtering; exact and deterministic)."""
-    if rate == target:
-        return audio.astype(np.float32)
-    from math import gcd
-
-    from scipy.signal import resample_poly
-
-    common = gcd(rate, target)
-    return resample_poly(audio, target // common, rate // common).astype(np.float32)
-
-
 def decode(path, card: SpeechCard) -> np.ndarray:
     """An uploaded file's samples, mono, at the card's rate; ValueError saying what is wrong."""
-    import soundfile
-
-    try:
-        audio, rate = soundfile.read(path, dtype="float32", always_2d=True)
-    except (RuntimeError, soundfile.LibsndfileError) as exc:
-        # libsndfile's message names the server's temporary file: say what the client sent
-        reason = str(exc).rsplit(":", 1)[-1].strip() or "unknown format"
-        raise ValueError(f"not a readable audio file (WAV, FLAC, OGG, ...): {reason}") from None
-    if audio.shape[0] == 0:
-        raise ValueError("holds no samples")
-    seconds = audio.shape[0] / rate
-    if seconds > card.max_seconds:
-        raise ValueError(f"{seconds:.1f} s long, the limit is {card.max_seconds:g} s")
-    if not np.isfinite(audio).all():
-        raise ValueError("holds samples that are not finite numbers")
-    return resample(audio.mean(axis=1), rate, card.sample_rate)
+    return read_mono(path, card.sample_rate, card.max_seconds)
 
 
 def batch(features: list[torch.Tensor]) -> torch.Tensor:
@@ -136,7 +110,8 @@ def prefix_beam(log_probs: np.ndarray, beam: int) -> list[int]:
         for prefix, (p_blank, p_symbol) in beams.items():
             total = np.logaddexp(p_blank, p_symbol)
             add(prefix, total + frame[BLANK], -np.inf)
-            for s in likely:
+            # the prefix's own last symbol always counts: its repeat merges into it
+            for s in likely if not prefix or prefix[-1] in likely else [*likely, prefix[-1]]:
                 if prefix and prefix[-1] == s:
                     add(prefix, -np.inf, p_symbol + frame[s])  # a repeat merges
                     add((*prefix, s), -np.inf, p_blank + frame[s])  # after a blank: a new one

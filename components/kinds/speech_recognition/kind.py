@@ -70,8 +70,10 @@ class SpeechRecognition(Kind):
         table = data.read_transcripts(folder)
         files = np.array([str(folder / f) for f in table["file"]], dtype=object)
         texts = np.array([" ".join(str(t).lower().split()) for t in table["text"]], dtype=object)
-        speakers = (table["speaker"] if "speaker" in table.columns else table["file"]).to_numpy()
-        return files, texts, speakers.astype(str)
+        names = table["speaker"] if "speaker" in table.columns else table["file"]
+        # a blank speaker is its file's own (as validation counts them)
+        speakers = [str(s).strip() or str(f) for s, f in zip(names, table["file"], strict=True)]
+        return files, texts, np.array(speakers, dtype=str)
 
     def load_split(self, folder: Path, settings) -> Split:
         audio, model = settings.data.audio, settings.model
@@ -79,7 +81,10 @@ class SpeechRecognition(Kind):
         if len(set(speakers)) < 3:
             raise DlopsError(f"{settings.family}: {len(set(speakers))} speakers: a split by "
                              "speaker needs 3 or more (or no speaker column)")  # fmt: skip
-        parts = split_by_speaker(speakers, settings.data.split)
+        try:
+            parts = split_by_speaker(speakers, settings.data.split)
+        except ValueError as exc:  # too few speakers for these shares: a part would be empty
+            raise DlopsError(f"{settings.family}: split by speaker: {exc}") from None
         info = {
             "alphabet": audio.alphabet,
             "sample_rate": audio.sample_rate,

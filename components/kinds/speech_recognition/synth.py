@@ -55,7 +55,7 @@ def program(name: str) -> str:
 def _run(command: list[str], out: Path) -> tuple[np.ndarray, int]:
     import soundfile
 
-    done = subprocess.run(command, env=_environment(), capture_output=True, text=True)
+    done = subprocess.run(command, env=_environment(), capture_output=True, text=True, timeout=60)
     if done.returncode != 0 or not out.is_file():
         raise DlopsError(f"{Path(command[0]).name} failed: {done.stderr.strip()[:300]}")
     audio, rate = soundfile.read(out, dtype="float32", always_2d=True)
@@ -82,6 +82,11 @@ def flite(text: str, voice: str, stretch: float) -> tuple[np.ndarray, int]:
 
 def variants() -> list[str]:
     """espeak-ng's voice variant files (names as `-v en+NAME` takes them)."""
-    data = _environment().get("ESPEAK_DATA_PATH")
-    folder = Path(data) / "voices" / "!v" if data else None
-    return sorted(p.name for p in folder.iterdir() if p.is_file()) if folder else []
+    unpacked = _environment().get("ESPEAK_DATA_PATH")
+    candidates = [Path(unpacked)] if unpacked else []
+    candidates += [*Path("/usr/lib").glob("*/espeak-ng-data"), Path("/usr/share/espeak-ng-data")]
+    for data in candidates:  # the unpacked package's, else a system install's
+        folder = data / "voices" / "!v"
+        if folder.is_dir():
+            return sorted(p.name for p in folder.iterdir() if p.is_file())
+    return []

@@ -18,50 +18,72 @@ from components.kinds.profile import numeric_profile, widened
 from components.kinds.speech_recognition.data import OOD, TRANSCRIPTS, read_transcripts
 from components.settings import FamilySettings
 
+COLUMNS = ["file", "speaker", "decodable", "sample_rate", "channels", "seconds", "clipped",
+           "rms_db", "bytes", "md5", "blank_text", "outside_alphabet", "fits"]  # fmt: skip
 
-def _audio_facts(path: Path, settings) -> dict:
-    """What validation needs of one file; `decodable` False when it cannot be read."""
-    import soundfile
+
+def _audio_facts(path: Path, folder: Path, settings) -> dict:
+    """What validation needs of one file; `decodable` False when it cannot be read safely.
+
+    Missing, outside the folder, too large, an unreadable header or rate, non-finite samples.
+    """
+    from components.kinds.speech_recognition.audio import read
 
     facts = {"decodable": False, "sample_rate": 0, "channels": 0, "seconds": 0.0,
              "clipped": 0.0, "rms_db": -200.0, "bytes": 0, "md5": ""}  # fmt: skip
-    if not path.is_file():
+    inside = path.resolve().is_relative_to(folder.resolve())
+    if not inside or not path.is_file():  # a file DVC does not version is not training data
         return facts
-    raw = path.read_bytes()
-    facts.update(bytes=len(raw), md5=hashlib.md5(raw).hexdigest())
-    if len(raw) > settings.max_file_bytes:
-        return facts  # not decoded: too large (its own rule says so)
+    facts["bytes"] = path.stat().st_size
+    if facts["bytes"] > settings.max_file_bytes:
+        return facts  # not read: too large (its own rule says so)
+    digest = hashlib.md5()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    facts["md5"] = digest.hexdigest()
     try:
-        audio, rate = soundfile.read(path, dtype="float32", always_2d=True)
-    except (RuntimeError, soundfile.LibsndfileError, ValueError):
+        audio, rate, channels = read(path, settings.max_seconds * 4)  # longer: its own rule
+    except ValueError:
         return facts
     mono = audio.mean(axis=1)
-    rms = float(np.sqrt(np.mean(mono**2))) if len(mono) else 0.0
+    rms = float(np.sqrt(np.mean(mono**2)))
     facts.update(
         decodable=True,
-        sample_rate=int(rate),
-        channels=int(audio.shape[1]),
+        sample_rate=rate,
+        channels=channels,
         seconds=len(mono) / rate,
-        clipped=float(np.mean(np.abs(audio) >= 0.999)) if audio.size else 0.0,
+        clipped=float(np.mean(np.abs(audio) >= 0.99)),
         rms_db=20 * np.log10(max(rms, 1e-10)),
     )
     return facts
 
 
+def output_steps(seconds: float, rate: int) -> int:
+    """The model's output steps for audio of `seconds`: 10 ms frames, halved twice."""
+    frames = int(round(seconds * rate)) // 160 + 1
+    return ((frames + 1) // 2 + 1) // 2
+
+
 def manifest(folder: Path, table: pd.DataFrame, settings) -> pd.DataFrame:
     """One row per listed file: its audio facts and its transcript's."""
     alphabet = set(settings.alphabet)
+    speakers = table["speaker"] if "speaker" in table.columns else table["file"]
     rows = []
-    for file, text in zip(table["file"], table["text"], strict=True):
-        facts = _audio_facts(folder / str(file), settings)
-        lowered = str(text).lower()
+    for file, text, speaker in zip(table["file"], table["text"], speakers, strict=True):
+        facts = _audio_facts(folder / str(file), folder, settings)
+        lowered = " ".join(str(text).lower().split())
+        # CTC writes a character per step at most, and a blank between two equal ones
+        needed = len(lowered) + sum(a == b for a, b in zip(lowered, lowered[1:], strict=False))
         rows.append({
             "file": str(file),
+            "speaker": str(speaker).strip() or str(file),
             **facts,
-            "blank_text": not lowered.strip(),
+            "blank_text": not lowered,
             "outside_alphabet": sum(c not in alphabet for c in lowered),
+            "fits": needed <= output_steps(facts["seconds"], settings.sample_rate),
         })  # fmt: skip
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=COLUMNS)
 
 
 def build_expectations(settings: FamilySettings) -> list:
@@ -80,6 +102,10 @@ def build_expectations(settings: FamilySettings) -> list:
         gxe.ExpectColumnValuesToBeBetween(column="clipped", max_value=audio.max_clipped_share),
         gxe.ExpectColumnValuesToBeBetween(column="rms_db", min_value=audio.min_rms_db),
         gxe.ExpectColumnValuesToBeInSet(column="blank_text", value_set=[False]),
+        # a transcript longer than the model's steps for its audio cannot be aligned
+        gxe.ExpectColumnValuesToBeInSet(column="fits", value_set=[True]),
+        # a split by speaker needs three at least (blank speakers count by file)
+        gxe.ExpectColumnUniqueValueCountToBeBetween(column="speaker", min_value=3),
         gxe.ExpectColumnValuesToBeBetween(column="outside_alphabet", min_value=0, max_value=0),
         gxe.ExpectColumnValuesToBeUnique(column="file"),
         # the same recording twice could land in training and test: leakage
