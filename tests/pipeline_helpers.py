@@ -53,6 +53,19 @@ def training_runs(family: str) -> list:
     )
 
 
+def store_tag(model_name: str, version: str = "1") -> str:
+    """The BentoML store's tag of a registered version (imported by the pipeline's packaging)."""
+    import bentoml
+
+    found = [
+        str(m.tag)
+        for m in bentoml.models.list(model_name)
+        if m.info.metadata.get("model_version") == version
+    ]
+    assert len(found) == 1, (model_name, version, found)
+    return found[0]
+
+
 def _free_port() -> int:
     import socket
 

@@ -22,8 +22,10 @@ def service_path(family: str) -> str:
     return f"serving.{family}:Service"
 
 
-def bento_model_tag(settings: FamilySettings, version: str) -> str:
-    return f"{settings.model_name}:v{version}"
+def bento_model_tag(settings: FamilySettings, version: str, run_id: str) -> str:
+    """`<model>:v<version>-<run>`: a registry version re-created after a delete never reuses
+    the store entry of the run that held its number before."""
+    return f"{settings.model_name}:v{version}-{run_id[:12].lower()}"
 
 
 def champion(model_name: str, family: str) -> str:
@@ -42,12 +44,12 @@ def import_version(settings: FamilySettings, version: str) -> str:
     import bentoml
     from bentoml.exceptions import NotFound
 
-    model_tag = bento_model_tag(settings, version)
+    info = version_info(settings.model_name, version)
+    model_tag = bento_model_tag(settings, version, info.run_id)
     try:
         return str(bentoml.models.get(model_tag).tag)
     except NotFound:
         pass
-    info = version_info(settings.model_name, version)
     source = local_model_dir(info.source)
     metadata = {
         "model_name": settings.model_name,

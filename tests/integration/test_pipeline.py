@@ -15,6 +15,7 @@ from tests.pipeline_helpers import (
     assert_lineage,
     bentoml_serve,
     registry_state,
+    store_tag,
     training_runs,
 )
 
@@ -95,10 +96,15 @@ def test_model_is_registered_with_lineage_and_champion(first_run):
 def test_bento_is_built_for_the_champion(first_run):
     import bentoml
 
+    from components.tracking.runs import client
+
     bento = bentoml.bentos.get(first_run["outcome"]["bento"])
-    assert [str(m.tag) for m in bento.info.all_models] == ["dlops-mlp:v1"]
-    model = bentoml.models.get("dlops-mlp:v1")
+    assert [str(m.tag) for m in bento.info.all_models] == [store_tag("dlops-mlp")]
+    model = bentoml.models.get(store_tag("dlops-mlp"))
     assert model.info.metadata["model_version"] == "1"
+    # the store tag names the run: a registry version re-created after a delete is a new entry
+    run_id = client().get_model_version("dlops-mlp", "1").run_id
+    assert str(model.tag) == f"dlops-mlp:v1-{run_id[:12]}"
     assert model.info.metadata["data_version"] == first_run["outcome"]["data_version"]
 
 
@@ -278,7 +284,7 @@ def test_users_own_csv(first_run, project, tmp_path):
 @pytest.fixture(scope="module")
 def served(first_run, project_env):
     """A real `bentoml serve` process on the champion's BentoML model."""
-    with bentoml_serve("mlp", "dlops-mlp:v1", project_env) as url:
+    with bentoml_serve("mlp", store_tag("dlops-mlp"), project_env) as url:
         yield url
 
 
@@ -348,7 +354,7 @@ def test_service_in_process(first_run):
     from components.kinds.tabular_classification.data import breast_cancer
 
     rows = breast_cancer().drop(columns="target").head(3).to_numpy().tolist()
-    with asgi_client("mlp", "dlops-mlp:v1") as client:
+    with asgi_client("mlp", store_tag("dlops-mlp")) as client:
         body = client.post("/predict", json={"rows": rows}).json()
         assert [p["class"] for p in body["predictions"]] != [] and len(body["predictions"]) == 3
         assert_lineage(body, "mlp")

@@ -12,7 +12,7 @@ import httpx
 import numpy as np
 import pytest
 
-from tests.pipeline_helpers import asgi_client, assert_lineage, bentoml_serve
+from tests.pipeline_helpers import asgi_client, assert_lineage, bentoml_serve, store_tag
 
 pytestmark = pytest.mark.integration
 FAMILIES = ["mlp", "cnn", "rnn", "gan"]
@@ -135,7 +135,7 @@ def test_cnn_service(families_run, project_env):
 
     digits = load_digits()
     image = np.rint(digits.images[0] * 255 / 16)
-    with bentoml_serve("cnn", "dlops-cnn:v1", project_env) as url:
+    with bentoml_serve("cnn", store_tag("dlops-cnn"), project_env) as url:
         files = [
             ("images", ("a.png", _png(image), "image/png")),
             ("images", ("b.png", _png(np.kron(image, np.ones((4, 4)))), "image/png")),
@@ -168,7 +168,7 @@ def test_cnn_service(families_run, project_env):
 
 
 def test_rnn_service(families_run, project_env):
-    with bentoml_serve("rnn", "dlops-rnn:v1", project_env) as url:
+    with bentoml_serve("rnn", store_tag("dlops-rnn"), project_env) as url:
         history = [350.0 + 0.03 * i for i in range(60)]
         ok = httpx.post(f"{url}/forecast", json={"history": history}, timeout=30)
         assert ok.status_code == 200, ok.text
@@ -195,7 +195,7 @@ def test_rnn_service(families_run, project_env):
 
 
 def test_gan_service(families_run, project_env):
-    with bentoml_serve("gan", "dlops-gan:v1", project_env) as url:
+    with bentoml_serve("gan", store_tag("dlops-gan"), project_env) as url:
         request = {"n": 3, "seed": 7, "digit": 3}
         first = httpx.post(f"{url}/generate", json=request, timeout=30)
         assert first.status_code == 200, first.text
@@ -227,7 +227,7 @@ def test_services_in_process(families_run):
     from sklearn.datasets import load_digits
 
     image = np.rint(load_digits().images[0] * 255 / 16)
-    with asgi_client("cnn", "dlops-cnn:v1") as client:
+    with asgi_client("cnn", store_tag("dlops-cnn")) as client:
         upload = client.post("/classify", files=[("images", ("a.png", _png(image), "image/png"))])
         assert upload.status_code == 200, upload.text
         _lineage(upload.json(), families_run["cnn"], "cnn")
@@ -240,12 +240,12 @@ def test_services_in_process(families_run):
             ],
             "cnn",
         )
-    with asgi_client("rnn", "dlops-rnn:v1") as client:
+    with asgi_client("rnn", store_tag("dlops-rnn")) as client:
         ok = client.post("/forecast", json={"history": [350.0 + 0.03 * i for i in range(60)]})
         assert ok.status_code == 200 and len(ok.json()["forecast"]) == 4
         _lineage(ok.json(), families_run["rnn"], "rnn")
         _refused([client.post("/forecast", json={"history": [1.0]})], "rnn")
-    with asgi_client("gan", "dlops-gan:v1") as client:
+    with asgi_client("gan", store_tag("dlops-gan")) as client:
         made = client.post("/generate", json={"n": 2, "seed": 3, "digit": 5})
         assert made.status_code == 200 and made.json()["digits"] == [5, 5]
         _lineage(made.json(), families_run["gan"], "gan")
