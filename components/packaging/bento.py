@@ -23,8 +23,11 @@ def service_path(family: str) -> str:
 
 
 def bento_model_tag(settings: FamilySettings, version: str, run_id: str) -> str:
-    """`<model>:v<version>-<run>`: a registry version re-created after a delete never reuses
-    the store entry of the run that held its number before."""
+    """The store tag `<model>:v<version>-<run>`.
+
+    A registry version re-created after a delete never reuses the store entry of the run that
+    held its number before.
+    """
     return f"{settings.model_name}:v{version}-{run_id[:12].lower()}"
 
 

@@ -221,12 +221,12 @@ def log_settings(run_id: str, settings: FamilySettings, folder: Path) -> None:
 
 def run_settings(run_id: str) -> FamilySettings | None:
     """The settings a training run logged (None for runs from before they were logged)."""
+    from mlflow.artifacts import download_artifacts
     from mlflow.exceptions import MlflowException
     from pydantic import ValidationError
 
     from components.project import DlopsError
     from components.settings import describe_errors
-    from mlflow.artifacts import download_artifacts
 
     try:
         path = download_artifacts(run_id=run_id, artifact_path=SETTINGS_ARTIFACT)
