@@ -97,6 +97,21 @@ class AudioSettings(_Strict):
     )
 
 
+class DetectionSettings(_Strict):
+    """What images and boxes (object detection) must look like, and how images are read."""
+
+    image_size: int = Field(
+        96, ge=32, le=1024, multiple_of=16, description="images are resized to this square"
+    )
+    min_box_pixels: float = Field(
+        2.0, ge=0, description="a box narrower or lower than this (image pixels) fails validation"
+    )
+    max_empty_share: float = Field(
+        0.5, ge=0, le=1, description="share of images without boxes allowed"
+    )
+    max_file_bytes: int = Field(10_000_000, ge=1, description="larger images fail validation")
+
+
 class SeriesSettings(_Strict):
     """Windows of a time series and what the series must look like."""
 
@@ -121,6 +136,7 @@ class DataSettings(_Strict):
     series: SeriesSettings = SeriesSettings()
     pairs: PairSettings = PairSettings()
     audio: AudioSettings = AudioSettings()
+    detection: DetectionSettings = DetectionSettings()
     class_names: dict[str, str] = Field(
         default_factory=dict, description="label value → the name responses and plots use"
     )

@@ -156,8 +156,10 @@ class FormGuard:
     HTTPException 400) with a 500; this checks the body first and replays it unchanged.
     """
 
-    def __init__(self, app, max_body_bytes: int = MAX_BODY_BYTES):
+    def __init__(self, app, file_fields: dict[str, set[str]] | None = None,
+                 max_body_bytes: int = MAX_BODY_BYTES):  # fmt: skip
         self.app = app
+        self.file_fields = file_fields or {}  # route → the form fields that must be uploads
         self.max_body_bytes = max_body_bytes
 
     async def __call__(self, scope, receive, send):
@@ -200,10 +202,28 @@ class FormGuard:
         except Exception as exc:  # any parse failure is the client's body
             message = getattr(exc, "detail", None) or str(exc) or type(exc).__name__
             return await bad_request(f"malformed form body: {message}", 400)(scope, receive, send)
+        # BentoML would fetch a text value of a file field as a URL: uploads only
+        for name in sorted(self.file_fields.get(scope.get("path", ""), ())):
+            for i, value in enumerate(form.getlist(name)):
+                if isinstance(value, str):
+                    message = f"{name}[{i}]: expected an uploaded file, got a text field"
+                    return await bad_request(message)(scope, receive, send)
         return await self.app(scope, replay(), send)
+
+
+def file_fields(service) -> dict[str, set[str]]:
+    """Each API route's parameters that take files (`Path` or `list[Path]`)."""
+    return {
+        api.route: {
+            name
+            for name, field in api.input_spec.model_fields.items()
+            if "Path" in str(field.annotation)
+        }
+        for api in service.apis.values()
+    }
 
 
 def guarded(service) -> None:
     """Add the request middlewares to a service: errors rewritten (outermost), forms checked."""
     service.add_asgi_middleware(RequestErrors, bento_model=service.inner.bento_model)
-    service.add_asgi_middleware(FormGuard)
+    service.add_asgi_middleware(FormGuard, file_fields=file_fields(service))

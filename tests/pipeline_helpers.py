@@ -190,3 +190,45 @@ def assert_lineage(body: dict, family: str) -> None:
         assert body[key], (key, body)
     assert body["family"] == family and body["device"] in ("cpu", "cuda", "mps")
     assert body["bento_model"].startswith(f"{body['model_name']}:")
+
+
+def detection_scenes(folder: Path, n: int = 60, size: int = 64, layout: str = "coco") -> dict:
+    """`n` generated scenes as a user's folder: COCO `annotations.json` or YOLO txt labels.
+
+    Returns the COCO dictionary (the same boxes, whichever layout was written).
+    """
+    import json
+
+    from PIL import Image
+
+    from components.kinds.object_detection.data import SHAPES, scene
+
+    (folder / "images").mkdir(parents=True, exist_ok=True)
+    images, annotations = [], []
+    for i in range(n):
+        pixels, objects = scene(1_000_000 + i, size)
+        Image.fromarray(pixels).save(folder / "images" / f"s{i:03d}.png")
+        images.append({"id": i + 1, "file_name": f"s{i:03d}.png", "width": size, "height": size})
+        for shape, (x1, y1, x2, y2) in objects:
+            w, h = x2 - x1, y2 - y1
+            annotations.append({"id": len(annotations) + 1, "image_id": i + 1,
+                                "category_id": SHAPES.index(shape) + 1, "iscrowd": 0,
+                                "bbox": [x1, y1, w, h], "area": w * h})  # fmt: skip
+    coco = {"images": images, "annotations": annotations,
+            "categories": [{"id": i + 1, "name": s} for i, s in enumerate(SHAPES)]}  # fmt: skip
+    if layout == "coco":
+        (folder / "annotations.json").write_text(json.dumps(coco))
+    else:
+        (folder / "labels").mkdir(exist_ok=True)
+        (folder / "classes.txt").write_text("\n".join(SHAPES) + "\n")
+        for image in images:
+            lines = [
+                f"{a['category_id'] - 1} {(a['bbox'][0] + a['bbox'][2] / 2) / size:.6f} "
+                f"{(a['bbox'][1] + a['bbox'][3] / 2) / size:.6f} {a['bbox'][2] / size:.6f} "
+                f"{a['bbox'][3] / size:.6f}"
+                for a in annotations
+                if a["image_id"] == image["id"]
+            ]
+            stem = image["file_name"].removesuffix(".png")
+            (folder / "labels" / f"{stem}.txt").write_text("\n".join(lines) + "\n")
+    return coco

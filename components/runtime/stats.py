@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
@@ -25,6 +26,9 @@ class Outcomes:
     denominator: np.ndarray
     correct: np.ndarray | None = None  # classifiers: per-example right/wrong, for McNemar
     name: str = "always answering the most frequent class"  # said when it is a baseline
+
+    def __len__(self) -> int:
+        return len(self.numerator)
 
     def metric(self) -> float:
         return float(self.numerator.sum() / self.denominator.sum())
@@ -47,15 +51,31 @@ class CorpusStats:
     name: str = "the baseline"  # said when it is a baseline
     correct = None
 
-    @property
-    def numerator(self) -> np.ndarray:  # one row per example, as `Outcomes`
-        return self.stats
+    def __len__(self) -> int:
+        return len(self.stats)
 
     def metric(self) -> float:
         return float(self.score(self.stats.sum(axis=0, keepdims=True))[0])
 
     def resampled(self, weights: np.ndarray) -> np.ndarray:
         return self.score(weights @ self.stats)
+
+
+class Resampled(Protocol):
+    """Any other metric of per-example parts: its value, and its value on weighted resamples.
+
+    A detector's mAP, for one: `resampled` recomputes it with each test image counted as often
+    as a resample draws it (components/kinds/object_detection/metrics.py).
+    """
+
+    correct: np.ndarray | None
+    name: str
+
+    def __len__(self) -> int: ...
+
+    def metric(self) -> float: ...
+
+    def resampled(self, weights: np.ndarray) -> np.ndarray: ...
 
 
 @dataclass(frozen=True)
@@ -88,8 +108,8 @@ class Interval:
 
 
 def paired_bootstrap(
-    challenger: Outcomes | CorpusStats | FeatureSets,
-    champion: Outcomes | CorpusStats | FeatureSets,
+    challenger: Outcomes | CorpusStats | FeatureSets | Resampled,
+    champion: Outcomes | CorpusStats | FeatureSets | Resampled,
     higher_is_better: bool,
     confidence: float = 0.95,
     resamples: int = 2000,
@@ -105,8 +125,8 @@ def paired_bootstrap(
     rng = np.random.default_rng(seed)
     if isinstance(challenger, FeatureSets):
         return _feature_bootstrap(challenger, champion, sign, confidence, resamples, rng)
-    n = len(challenger.numerator)
-    if n == 0 or len(champion.numerator) != n:
+    n = len(challenger)
+    if n == 0 or len(champion) != n:
         raise ValueError("paired outcomes need the same, non-empty set of examples")
     diffs = np.empty(resamples)
     for start in range(0, resamples, CHUNK):

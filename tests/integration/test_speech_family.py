@@ -109,6 +109,11 @@ def test_transcribe_answers_and_refuses(speech_run):
             assert 400 <= refused.status_code < 500 and "error" in refused.json(), refused.text
         too_many = client.post("/transcribe", files=files * 9)
         assert too_many.status_code == 413
+        # a text value in a file field is refused, never fetched as a URL by BentoML (was a 500)
+        for form in ({"audio": "http://127.0.0.1:9/x.wav"}, {"audio": "hello"}):
+            as_text = client.post("/transcribe", data=form)
+            assert as_text.status_code == 422, as_text.text
+            assert "expected an uploaded file" in as_text.json()["error"]
 
 
 def _corrupt_blank(folder, table):

@@ -14,7 +14,7 @@ from torch.utils.data import Dataset
 from components.kinds.base import Split
 from components.kinds.speech_recognition.data import read_audio
 from components.kinds.speech_recognition.inference import BLANK, SpeechCard, log_mel
-from components.runtime.trainer import fit as train
+from components.kinds.supervised import fit_split
 
 
 class Utterances(Dataset):
@@ -67,14 +67,5 @@ def ctc_loss(log_probs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
 
 def fit(model, split: Split, settings, device, checkpoints=None):
     """The shared trainer (early stopping on validation loss) on utterances read from files."""
-    return train(
-        model,
-        split.data["train"],
-        split.data["validation"],
-        settings.train,
-        device,
-        loss_fn=ctc_loss,
-        classification=False,
-        checkpoints=checkpoints,
-        workers=split.workers,
-    )
+    return fit_split(model, split, settings, device, checkpoints, loss_fn=ctc_loss,
+                     classification=False)  # fmt: skip

@@ -8,13 +8,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from components.kinds import memo
 from components.kinds.base import Kind, Split
 from components.kinds.speech_recognition import data, inference, validation
 from components.kinds.speech_recognition import fit as training
 from components.project import DlopsError
 from components.runtime.datasets import default_workers
 
-_DECODED: dict[str, list[str]] = {}  # (weights, card, files) → transcripts: scored thrice
 BATCH = 32  # utterances read and transcribed at a time: never the whole part in memory
 
 
@@ -127,15 +127,7 @@ class SpeechRecognition(Kind):
         return training.fit(model, split, settings, device, checkpoints)
 
     def _transcripts(self, model, card, files: list) -> list[str]:
-        digest = hashlib.sha256(card.to_json().encode() + "\0".join(files).encode())
-        for tensor in model.state_dict().values():
-            digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
-        key = digest.hexdigest()
-        if key not in _DECODED:
-            if len(_DECODED) > 4:
-                _DECODED.clear()
-            _DECODED[key] = transcribe_files(model, card, files)
-        return _DECODED[key]
+        return memo.outputs(model, card, files, lambda: transcribe_files(model, card, files))
 
     def _test(self, model, card, split: Split) -> tuple[list[str], list[str], list[str]]:
         files, texts = (list(a) for a in split.arrays("test"))

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from components.kinds import memo
 from components.kinds.base import Kind, Split
 from components.kinds.translation import data, inference, metrics, validation
 from components.kinds.translation import fit as training
@@ -16,16 +16,6 @@ from components.runtime.datasets import ArrayDataset
 from components.runtime.splits import split_digest, split_indices
 
 SAMPLES = 20  # sample translations logged with each run
-_DECODED: dict[str, list[str]] = {}  # (weights, card, sources) → translations: scored thrice
-
-
-def _fingerprint(model, card, sources: list) -> str:
-    """What a model's translations of `sources` depend on: its weights, card and the texts."""
-    digest = hashlib.sha256(card.to_json().encode())
-    digest.update("\0".join(map(str, sources)).encode())
-    for tensor in model.state_dict().values():
-        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
-    return digest.hexdigest()
 
 
 def _within(info: dict, sources, targets) -> np.ndarray:
@@ -108,11 +98,9 @@ class Translation(Kind):
     def _translations(self, model, card, split: Split) -> tuple[list, list, list[str]]:
         """The test part's (sources, references, the model's translations)."""
         sources, references = (list(a) for a in split.arrays("test"))
-        key = _fingerprint(model, card, sources)
-        if key not in _DECODED:
-            _DECODED.clear()  # one model's translations at a time: a run scores one, the gate two
-            _DECODED[key] = inference.translate(model, card, sources)
-        return sources, references, _DECODED[key]
+        translations = memo.outputs(model, card, sources,
+                                    lambda: inference.translate(model, card, sources))  # fmt: skip
+        return sources, references, translations
 
     def _baselines(self, split: Split, sources: list) -> dict[str, list[str]]:
         """The copy baseline (the source unchanged) and, with a dictionary, word by word."""
