@@ -71,6 +71,10 @@ bench: setup
 	$(BIN)/python benchmarks/streaming.py
 	$(BIN)/python benchmarks/refused_file.py
 	$(BIN)/python benchmarks/read_only.py
+	# the reference library users would pick instead; the benchmark's own dependency (its
+	# dependencies are in the lock, torch apart)
+	$(UV) --no-deps stable-baselines3==2.9.2
+	$(BIN)/python benchmarks/agents_vs_sb3.py
 
 clean:
 	rm -rf $(VENV) .dlops .pytest_cache .ruff_cache

@@ -83,8 +83,13 @@ class Checkpointer:
         schedulers: list,
         generator: torch.Generator,
         result,
+        extra: dict[str, Any] | None = None,
     ) -> None:
-        """Write the state after `epoch` (1-based) completed; atomically replaces the last one."""
+        """Write the state after `epoch` (1-based) completed; atomically replaces the last one.
+
+        `extra`: a training loop's own state (tensors and plain containers), e.g. an agent's
+        replay buffer and its environments' episodes in flight; `restore` gives it back.
+        """
         self.folder.mkdir(parents=True, exist_ok=True)
         state = {
             "epoch": epoch,
@@ -100,6 +105,7 @@ class Checkpointer:
                 "stopped_early": result.stopped_early,
                 "best_state": result.best_state,
             },
+            "extra": extra or {},
         }
         partial = self.path.with_suffix(".partial")
         torch.save(state, partial)
@@ -120,8 +126,12 @@ class Checkpointer:
         generator: torch.Generator,
         result,
         device: torch.device,
+        extra: dict[str, Any] | None = None,
     ) -> int:
-        """Load the saved state into the given objects; return the epoch to continue after."""
+        """Load the saved state into the given objects; return the epoch to continue after.
+
+        `extra`, when given, is filled with the loop's own state saved beside it.
+        """
         state = torch.load(self.path, map_location=device, weights_only=True)
         model.load_state_dict(state["model"])
         for opt, saved in zip(optimizers, state["optimizers"], strict=True):
@@ -140,6 +150,8 @@ class Checkpointer:
         rng["cuda"] = [s.cpu() for s in rng["cuda"]]
         rng["batches"] = rng["batches"].cpu()
         _set_rng_state(rng, generator)
+        if extra is not None:
+            extra.update(state.get("extra", {}))
         return int(state["epoch"])
 
     def remove(self) -> None:
