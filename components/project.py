@@ -67,6 +67,11 @@ class Project:
         """Scratch space (gitignored): staging, checkpoints, reports, Data Docs."""
         return self.root / ".dlops"
 
+    @property
+    def served(self) -> Path:
+        """The served-input logs `dlops serve` writes and `dlops drift` reads."""
+        return self.work / "served"
+
     def run_dir(self, run_id: str) -> Path:
         """A training run's local folder: checkpoints, best weights and card, plots."""
         return self.work / "runs" / run_id

@@ -338,8 +338,8 @@ class FamilySettings(_Strict):
         return {key: str(value) for key, value in _flatten(self.model_dump(mode="json")).items()}
 
 
-EVENTS = ("promoted", "rejected", "validation_failed", "failed")
-Event = Literal["promoted", "rejected", "validation_failed", "failed"]
+EVENTS = ("promoted", "rejected", "validation_failed", "failed", "drift_detected")
+Event = Literal["promoted", "rejected", "validation_failed", "failed", "drift_detected"]
 
 
 class WebhookSettings(_Strict):
@@ -380,6 +380,36 @@ class RetrySettings(_Strict):
         return [self.delay_s * self.backoff**i for i in range(self.attempts)]
 
 
+class DriftSettings(_Strict):
+    """The drift loop: served inputs logged, compared with the champion's training data."""
+
+    log_inputs: bool = Field(True, description="`dlops serve` logs the inputs it answers")
+    sample_rate: float = Field(1.0, ge=0, le=1, description="share of requests logged")
+    max_rows: int = Field(
+        50_000, ge=100, description="rows kept per model version; the oldest files go first"
+    )
+    window: int = Field(1000, ge=10, description="the latest served rows compared")
+    min_window: int = Field(
+        200, ge=10, description="fewer served rows than this: no test, no trigger"
+    )
+    alpha: float = Field(
+        0.01, gt=0, lt=0.5, description="drift when the corrected p-value is below this"
+    )
+    permutations: int = Field(
+        500, ge=50, le=20_000, description="permutations of the embedding MMD test"
+    )
+    retrain: bool = Field(True, description="drift triggers a retrain through the gate")
+    cooldown_hours: float = Field(
+        24.0, ge=0, description="no second drift-triggered retrain of a model within this"
+    )
+
+    @model_validator(mode="after")
+    def _window_holds_minimum(self) -> DriftSettings:
+        if self.min_window > self.window:
+            raise ValueError(f"min_window ({self.min_window}) exceeds window ({self.window})")
+        return self
+
+
 class PipelineSettings(_Strict):
     """Pipeline-wide defaults (`configs/pipeline.yaml`)."""
 
@@ -388,6 +418,7 @@ class PipelineSettings(_Strict):
     schedule: str = Field("0 3 * * 1", description="cron of `dlops schedule` (default weekly)")
     retries: RetrySettings = RetrySettings()
     notify: NotifySettings = NotifySettings()
+    drift: DriftSettings = DriftSettings()
 
 
 def default_model_name(family: str) -> str:

@@ -57,3 +57,11 @@ def lineage_tags(
         CONFIG_HASH: config_hash,
         DEVICE: device,
     }
+
+
+# the drift loop
+DRIFT_EXPERIMENT = "drift"  # one run per drift check
+CAUSE = "dlops.cause"  # on a training run and its ledger entry: `drift:<run id>` that caused it
+DRIFT_STATUS = "drift.status"  # drift | no drift | too few rows
+DRIFT_TRIGGERED = "drift.triggered"  # "true" when the check triggered a retrain
+MODEL_VERSION = "model_version"

@@ -304,7 +304,24 @@ def serve(
         str(port),
     ]
     os.chdir(CODE_ROOT)
-    os.execve(command[0], command, {**os.environ, "DLOPS_MODEL_TAG": tag})
+    os.execve(
+        command[0], command, {**os.environ, **_input_log_env(project), "DLOPS_MODEL_TAG": tag}
+    )
+
+
+def _input_log_env(project: Project) -> dict[str, str]:
+    """The served-input log's settings for the service (`drift:` in configs/pipeline.yaml)."""
+    from components.config import load_pipeline
+    from components.runtime import input_log
+
+    drift = load_pipeline(project, None).drift
+    if not drift.log_inputs:
+        return {input_log.ROOT_ENV: ""}
+    return {
+        input_log.ROOT_ENV: str(project.served),
+        input_log.RATE_ENV: str(drift.sample_rate),
+        input_log.MAX_ROWS_ENV: str(drift.max_rows),
+    }
 
 
 @app.command()
@@ -436,6 +453,130 @@ def lineage(
     for key, value in chain.items():
         if value:
             typer.echo(f"{key:>12}  {value}")
+
+
+@app.command()
+def drift(
+    family: FamiliesOpt = None,
+    model: ModelOpt = None,
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
+    window: Annotated[
+        int | None,
+        typer.Option(min=10, help="the latest served rows compared; default: drift.window"),
+    ] = None,
+    no_retrain: Annotated[
+        bool, typer.Option("--no-retrain", help="report drift, trigger no retrain")
+    ] = False,
+    export: Annotated[
+        Path | None,
+        typer.Option(
+            "--export",
+            help="write the served window's labelled rows into this new folder, in the kind's "
+            "own format, and validate them (a data version candidate); needs --labels",
+        ),
+    ] = None,
+    labels: Annotated[
+        Path | None,
+        typer.Option("--labels", help="CSV of _id (a served row's id, as logged) and label"),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Compare each champion's served inputs with its training data; drift retrains it.
+
+    Reads the inputs `dlops serve` logged (.dlops/served/); each check is a run of the MLflow
+    experiment `drift`. Drift beyond drift.alpha on at least drift.min_window rows, outside the
+    cool-down, runs the training flow for that model (through the gate, linked in its ledger).
+    """
+    from pydantic import ValidationError
+
+    from components.config import load_pipeline
+    from components.settings import DriftSettings, describe_errors
+
+    project = _project()
+    pipeline = load_pipeline(project, config)
+    update = {"window": window} if window else {}
+    if no_retrain:
+        update["retrain"] = False
+    try:
+        settings = DriftSettings.model_validate({**pipeline.drift.model_dump(), **update})
+    except ValidationError as exc:
+        raise DlopsError(describe_errors(exc, "drift")) from None
+    chosen = _families(project, family, config)
+    if (model or export) and len(chosen) != 1:
+        raise DlopsError("--model and --export act on one model: name exactly one --family")
+    if (export is None) != (labels is None):
+        raise DlopsError("--export and --labels go together: the exported rows need labels")
+    models = _champions(project, chosen, model, explicit=bool(family))
+    if export is not None:
+        _export(project, chosen[0], models[chosen[0]], export, labels, settings.window)
+        return
+
+    from pipelines.drift import drift_pipeline
+    from pipelines.summary import print_drift
+
+    rows = drift_pipeline(models, config, set_ or [], settings)
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+    else:
+        print_drift(rows)
+
+
+def _champions(
+    project: Project, families: list[str], model: str | None, explicit: bool
+) -> dict[str, str]:
+    """Family → the registered model to check.
+
+    A model without a champion is refused when its family was named, else left out.
+    """
+    from components.registry.versions import CHAMPION
+    from components.tracking.store import reader
+
+    store, models = reader(), {}  # read without importing MLflow: a refusal stays quick
+    for family in families:
+        name = _model(project, family, model)
+        if store.alias_version(name, CHAMPION) is not None:
+            models[family] = name
+        elif explicit:
+            raise DlopsError(f"{name} has no champion: nothing is served to check")
+    if not models:
+        raise DlopsError("no model has a champion yet: `dlops run` first")
+    return models
+
+
+def _export(
+    project: Project, family: str, name: str, folder: Path, labels: Path, window: int
+) -> None:
+    """`dlops drift --export`: the labelled served rows, written and validated."""
+    from components.drift.export import export
+    from components.validation.gx_runner import ValidationFailed
+
+    _, settings = _version_settings(project, family, name)
+    exported = export(project, settings, folder.resolve(), labels.resolve(), window)
+    typer.echo(
+        f"{name} v{exported.version}: {exported.rows} labelled served rows written "
+        f"({exported.unlabelled} without a label left out) as {exported.source}"
+    )
+    candidate = settings.model_copy(
+        update={
+            "data": settings.data.model_copy(update={"source": exported.source}),
+            "registry": settings.registry.model_copy(update={"model_name": name}),
+        }
+    )
+    try:
+        _check_data(project, candidate, None)
+    except ValidationFailed as exc:
+        raise DlopsError(
+            f"the exported data fails validation (kept in {folder.resolve()}): {exc}\nIf the "
+            f"change is real, train on it with `dlops run --family {family} --set "
+            f"data.source={exported.source} --set registry.model_name={name} "
+            "--accept-data-change REASON`"
+        ) from None
+    typer.echo(
+        "validated (the kind's suite and the model's data contract); train on it with:\n"
+        f"  dlops run --family {family} --set data.source={exported.source} "
+        f"--set registry.model_name={name}"
+    )
 
 
 @app.command()

@@ -1,11 +1,12 @@
 """`dlops schedule`: the training flow served as a Prefect deployment on a cron schedule.
 
-The deployment runs `training_pipeline(only_if_changed=True)`: families whose data, config and
-code are unchanged since their last success are skipped. It is served on the Prefect server
-named by `PREFECT_API_URL`; without one, a local `prefect server start` is started (or reused if
-one already answers on the port) and stopped again on exit. Only a real server runs the
-scheduler service that turns the cron schedule into flow runs; the temporary server that
-`dlops run` starts does not.
+The deployment runs `training_pipeline(only_if_changed=True, check_drift=True)`: each champion's
+served inputs are checked for drift first (drift retrains the family); families whose data,
+config and code are unchanged since their last success, and that did not drift, are skipped. It
+is served on the Prefect server named by `PREFECT_API_URL`; without one, a local `prefect server
+start` is started (or reused if one already answers on the port) and stopped again on exit. Only
+a real server runs the scheduler service that turns the cron schedule into flow runs; the
+temporary server that `dlops run` starts does not.
 """
 
 from __future__ import annotations
@@ -126,8 +127,10 @@ def serve(
             "config": str(config.resolve()) if config else None,
             "overrides": overrides,
             "only_if_changed": True,
+            "check_drift": True,
         },
-        description="Retrain the families whose data, config or code changed (dlops schedule).",
+        description="Check served inputs for drift; retrain the families that drifted or whose "
+        "data, config or code changed (dlops schedule).",
         tags=["dlops"],
         pause_on_shutdown=True,
         limit=1,  # one retrain at a time: two would stage and version the same folders

@@ -17,6 +17,8 @@ from prefect.cache_policies import NO_CACHE
 from components import tags as tag
 from components.config import load_family
 from components.data import ingest, versioning
+from components.drift.check import DriftResult
+from components.drift.check import check as drift_check
 from components.evaluation.evaluate import evaluate_run
 from components.notifications import Notification, notify
 from components.packaging import bento
@@ -24,7 +26,7 @@ from components.project import DlopsError, Project
 from components.registry import ledger, versions
 from components.registry.gate import Decision
 from components.registry.promotion import gate_and_promote
-from components.settings import FamilySettings, NotifySettings, RetrySettings
+from components.settings import DriftSettings, FamilySettings, NotifySettings, RetrySettings
 from components.tracking import fingerprint as fingerprints
 from components.tracking import runs
 from components.tracking.fingerprint import Fingerprint
@@ -184,12 +186,19 @@ def open_training_run(
     experiment_id: str,
     parent_run_id: str | None,
     report: ValidationReport,
+    cause: str = "",
 ) -> str:
-    """Start the family's training run; the flow ends it (`close_run`, or on failure)."""
+    """Start the family's training run; the flow ends it (`close_run`, or on failure).
+
+    `cause` (`drift:<run id>`) tags the run with what started it.
+    """
     files = [Path(report.result_file)] if report.result_file else []
-    return open_run(
+    run_id = open_run(
         project, settings, data_version, fingerprint, experiment_id, parent_run_id, files
     )
+    if cause:
+        runs.set_tags(run_id, {tag.CAUSE: cause})
+    return run_id
 
 
 @step
@@ -216,8 +225,8 @@ def register(settings: FamilySettings, run_id: str) -> str:
 
 
 @step
-def gate(project: Project, settings: FamilySettings, version: str) -> Decision:
-    return gate_and_promote(project, settings, version)
+def gate(project: Project, settings: FamilySettings, version: str, cause: str = "") -> Decision:
+    return gate_and_promote(project, settings, version, cause)
 
 
 @step
@@ -229,6 +238,47 @@ def package(settings: FamilySettings) -> str | None:
     # an older champion (this version was rejected) is packaged with its own settings
     own = versions.version_settings(settings.model_name, champion, lambda: settings)
     return bento.build_bento(own, bento.import_version(own, champion))
+
+
+@step
+def check_drift(
+    project: Project, settings: FamilySettings, drift: DriftSettings
+) -> DriftResult | None:
+    """The drift check of the model's champion (an MLflow run), or None.
+
+    None when there is nothing to check: no champion yet, or a kind without drift checks.
+    """
+    try:
+        return drift_check(project, settings, drift)
+    except DlopsError as exc:
+        print(f"{settings.model_name}: no drift check ({exc})")
+        return None
+
+
+def drift_notification(result: DriftResult) -> Notification:
+    """The `drift_detected` event of a check that found drift."""
+    return Notification(
+        event="drift_detected",
+        family=result.family,
+        model_name=result.model_name,
+        version=result.version,
+        champion=result.version,
+        run_id=result.run_id,
+        reason=f"{result.summary()}; {result.reason}",
+        report=result.plot,
+    )
+
+
+def checked_for_drift(
+    project: Project, settings: FamilySettings, drift: DriftSettings, hooks: NotifySettings
+) -> DriftResult | None:
+    """Check the champion for drift; tell the hooks when it drifted. The result, or None."""
+    result = check_drift(project, settings, drift)
+    if result is not None:
+        print(result.summary() + (f": {result.reason}" if result.reason else ""))
+        if result.drifted:
+            announce(hooks, drift_notification(result))
+    return result
 
 
 @step

@@ -162,6 +162,7 @@ def print_history(model_name: str, entries: list) -> None:
         "p",
         "actor",
         "reason",
+        "cause",
     ):
         table.add_column(column, overflow="fold")
 
@@ -184,5 +185,33 @@ def print_history(model_name: str, entries: list) -> None:
             "-" if e.p_value is None else f"{e.p_value:.3g}",
             e.actor,
             f"{e.reason}; changes: {e.detail}" if e.detail else e.reason,
+            e.cause or "-",
+        )
+    _console().print(table)
+
+
+def print_drift(rows: list[dict]) -> None:
+    """Per model: the drift check's finding, what it triggered, and the retrain's outcome."""
+    table = Table(title="drift checks (MLflow experiment `drift`)")
+    for column in ("model", "champion", "served rows", "p", "moved", "status", "then", "run"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        check = row["check"]
+        if check is None:
+            table.add_row(row["model_name"], "-", "-", "-", "-", "not checked", "-", "-")
+            continue
+        then = check["reason"]
+        if retrain := row.get("retrain"):
+            decision = retrain.get("decision") or retrain["status"]
+            then = f"retrained: v{retrain.get('version') or '-'} {decision}"
+        table.add_row(
+            row["model_name"],
+            f"v{check['version']}",
+            str(check["rows"]),
+            "-" if check["p_value"] is None else f"{check['p_value']:.3g}",
+            ", ".join(check["moved"]) or "-",
+            check["status"],
+            then,
+            check["run_id"],
         )
     _console().print(table)

@@ -82,8 +82,12 @@ def family_pipeline(
     parent_run_id: str,
     retries: RetrySettings | None = None,
     accept_data_change: str | None = None,
+    cause: str = "",
 ) -> FamilyOutcome:
-    """One family through the whole chain; the outcome says how far it got."""
+    """One family through the whole chain; the outcome says how far it got.
+
+    `cause` (`drift:<run id>`) tags the training run and its ledger entry with what started it.
+    """
     project = Project.current()
     outcome = FamilyOutcome(family)
     step = steps.with_retries(retries or RetrySettings())
@@ -111,6 +115,7 @@ def family_pipeline(
             experiment_id,
             parent_run_id,
             report,
+            cause,
         )
         step.train(project, settings, outcome.run_id)
         outcome.metrics = step.evaluate(project, settings, outcome.run_id)
@@ -118,7 +123,7 @@ def family_pipeline(
         step.close_run(outcome.run_id)
         # registry
         outcome.version = step.register(settings, outcome.run_id)
-        decision = step.gate(project, settings, outcome.version)
+        decision = step.gate(project, settings, outcome.version, cause)
         # packaging
         outcome.bento = step.package(settings)
         step.mark_succeeded(outcome.run_id)
@@ -143,6 +148,20 @@ def family_pipeline(
     return outcome
 
 
+def _drift_cause(project: Project, pipeline, family: str, config, overrides) -> dict[str, str]:
+    """{family: `drift:<run id>`} when the family's champion drifted enough to retrain."""
+    try:
+        settings = load_family(project, family, config, overrides)
+    except DlopsError:
+        return {}  # the family's pipeline reports its settings
+    try:
+        result = steps.checked_for_drift(project, settings, pipeline.drift, pipeline.notify)
+    except Exception as exc:  # a failed check never stops the scheduled retrain
+        print(f"{family}: the drift check failed ({type(exc).__name__}: {exc}); not checked")
+        return {}
+    return {family: f"drift:{result.run_id}"} if result and result.triggered else {}
+
+
 @flow(name="dlops-training", log_prints=True)
 def training_pipeline(
     families: list[str] | None = None,
@@ -150,12 +169,17 @@ def training_pipeline(
     overrides: list[str] | None = None,
     only_if_changed: bool = False,
     accept_data_change: str | None = None,
+    causes: dict[str, str] | None = None,
+    check_drift: bool = False,
 ) -> list[dict]:
     """Train, gate and package each family; one family's failure does not stop the others.
 
     `only_if_changed=True` (`dlops retrain`, `dlops schedule`) retrains only the families whose
     data, config or code changed since their last successful run. `accept_data_change` (a
     reason) lets data through that breaks its model's contract, and records it in the ledger.
+    `causes` (family → `drift:<run id>`) says what started a family's retrain; `check_drift`
+    (`dlops schedule`) first checks each champion's served inputs for drift, and drift
+    retrains the family even when nothing else changed.
     """
     project = Project.current()
     setup_environment(project)
@@ -169,17 +193,24 @@ def training_pipeline(
     )
     skip_if_unchanged = steps.with_retries(pipeline.retries).skip_if_unchanged
     outcomes = []
+    causes = dict(causes or {})
     try:
         for family in families:
+            if check_drift and family not in causes:
+                causes |= _drift_cause(project, pipeline, family, config, overrides or [])
             # a check that fails leaves the decision to the family's pipeline, which reports it
-            checked = only_if_changed and skip_if_unchanged(
-                project,
-                family,
-                config,
-                overrides or [],
-                experiment_id,
-                parent_run_id,
-                return_state=True,
+            checked = (
+                only_if_changed
+                and family not in causes
+                and skip_if_unchanged(
+                    project,
+                    family,
+                    config,
+                    overrides or [],
+                    experiment_id,
+                    parent_run_id,
+                    return_state=True,
+                )
             )
             if checked and checked.is_completed() and (skip := checked.result()):
                 outcome = FamilyOutcome.skipped(family, skip)
@@ -192,6 +223,7 @@ def training_pipeline(
                     parent_run_id,
                     pipeline.retries,
                     accept_data_change,
+                    causes.get(family, ""),
                     return_state=True,
                 )
                 outcome = (

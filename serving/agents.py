@@ -14,7 +14,7 @@ import bentoml
 
 from components.kinds.game_agent import inference
 from components.kinds.game_agent.schemas import ActRequest, EpisodeRequest
-from serving.common import bad_request, guarded, load, model_tag
+from serving.common import bad_request, guarded, load, log_inputs, model_tag
 
 
 def agent_service(family: str):
@@ -26,6 +26,7 @@ def agent_service(family: str):
         def __init__(self) -> None:
             served = load(self.bento_model)
             self.model, self.card, self.lineage = served.model, served.card, served.lineage
+            self.inputs = served.inputs  # the served-input log (None: off)
             self.max_batch = served.max_batch or 1024
 
         @bentoml.api(input_spec=ActRequest)
@@ -40,6 +41,7 @@ def agent_service(family: str):
                 actions = inference.act(self.model, x, deterministic, seed)
             except ValueError as exc:
                 return bad_request(str(exc))
+            log_inputs(self.inputs, lambda: inference.logged(self.card, x))
             return {"actions": [int(a) for a in actions], "deterministic": deterministic,
                     **self.lineage}  # fmt: skip
 

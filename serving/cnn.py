@@ -17,7 +17,7 @@ import bentoml
 from components.kinds.image_classification import inference
 from components.kinds.image_classification.schemas import HARD_MAX_BATCH, PixelsRequest
 from components.project import DlopsError
-from serving.common import bad_request, guarded, load, model_tag
+from serving.common import bad_request, guarded, load, log_inputs, model_tag
 
 
 @bentoml.service(name="dlops-cnn", resources={"cpu": "1"}, traffic={"timeout": 30})
@@ -29,6 +29,7 @@ class Service:
     def __init__(self) -> None:
         served = load(self.bento_model)
         self.model, self.card, self.lineage = served.model, served.card, served.lineage
+        self.inputs = served.inputs  # the served-input log (None: off)
         self.max_batch: int = served.max_batch or HARD_MAX_BATCH
 
     def _too_many(self, n: int):
@@ -42,6 +43,7 @@ class Service:
 
     def _answer(self, x) -> dict[str, Any]:
         """Class and probabilities per image of `x` (N, C, H, W), with the lineage."""
+        log_inputs(self.inputs, lambda: inference.logged(self.card, x))
         return {"predictions": inference.classify(self.model, self.card, x), **self.lineage}
 
     @bentoml.api

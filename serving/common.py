@@ -7,7 +7,9 @@ Prefect, GX or DVC (an import-linter contract in pyproject.toml says so).
 from __future__ import annotations
 
 import json
+import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from http import HTTPStatus
 from pathlib import Path
@@ -15,6 +17,7 @@ from typing import Any
 
 from starlette.responses import JSONResponse
 
+from components.runtime.input_log import InputLog, from_environment
 from components.tags import FAMILY, LINEAGE_KEYS
 
 # What every answer, error bodies included, says about the model that gave it.
@@ -37,12 +40,13 @@ def lineage_of(bento_model) -> dict[str, str]:
 
 @dataclass(frozen=True)
 class Served:
-    """A loaded model: the network, its typed card, its lineage and the batch limit."""
+    """A loaded model: the network, its typed card, its lineage, the batch limit, the input log."""
 
     model: Any
     card: Any
     lineage: dict[str, str]
     max_batch: int | None
+    inputs: InputLog | None = None
 
 
 def load(bento_model) -> Served:
@@ -51,7 +55,22 @@ def load(bento_model) -> Served:
 
     model, card = load_model(Path(bento_model.path))
     max_batch = bento_model.info.metadata.get("max_batch")
-    return Served(model, card, lineage_of(bento_model), int(max_batch) if max_batch else None)
+    lineage = lineage_of(bento_model)
+    inputs = from_environment(lineage["model_name"], lineage["model_version"])
+    return Served(model, card, lineage, int(max_batch) if max_batch else None, inputs)
+
+
+def log_inputs(inputs: InputLog | None, build: Callable[[], dict[str, list]]) -> None:
+    """Log the columns `build()` makes when the input log samples this request; never raises.
+
+    `build` is the kind's `inference.logged` on the checked inputs: only called when sampled.
+    """
+    if inputs is None or not inputs.sampled():
+        return
+    try:
+        inputs.record(build())
+    except Exception as exc:  # an answer never fails for its log
+        logging.getLogger("dlops.inputs").warning("served inputs not logged: %s", exc)
 
 
 def bad_request(message: str, status: int = 422) -> JSONResponse:

@@ -8,7 +8,7 @@ import bentoml
 
 from components.kinds.tabular_classification import inference
 from components.kinds.tabular_classification.schemas import HARD_MAX_BATCH, PredictRequest
-from serving.common import bad_request, guarded, load, model_tag
+from serving.common import bad_request, guarded, load, log_inputs, model_tag
 
 
 @bentoml.service(name="dlops-mlp", resources={"cpu": "1"}, traffic={"timeout": 30})
@@ -20,6 +20,7 @@ class Service:
     def __init__(self) -> None:
         served = load(self.bento_model)
         self.model, self.card, self.lineage = served.model, served.card, served.lineage
+        self.inputs = served.inputs  # the served-input log (None: off)
         self.max_batch: int = served.max_batch or HARD_MAX_BATCH
 
     @bentoml.api(input_spec=PredictRequest)
@@ -32,6 +33,7 @@ class Service:
             x = inference.matrix(self.card, rows=rows, records=records)
         except ValueError as exc:
             return bad_request(str(exc))
+        log_inputs(self.inputs, lambda: inference.logged(self.card, x))
         return {"predictions": inference.classify(self.model, self.card, x), **self.lineage}
 
     @bentoml.api

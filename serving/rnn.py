@@ -8,7 +8,7 @@ import bentoml
 
 from components.kinds.forecasting import inference
 from components.kinds.forecasting.schemas import MAX_HISTORY, ForecastRequest
-from serving.common import bad_request, guarded, load, model_tag
+from serving.common import bad_request, guarded, load, log_inputs, model_tag
 
 
 @bentoml.service(name="dlops-rnn", resources={"cpu": "1"}, traffic={"timeout": 30})
@@ -20,6 +20,7 @@ class Service:
     def __init__(self) -> None:
         served = load(self.bento_model)
         self.model, self.card, self.lineage = served.model, served.card, served.lineage
+        self.inputs = served.inputs  # the served-input log (None: off)
 
     @bentoml.api(input_spec=ForecastRequest)
     def forecast(self, history: list[float]) -> dict[str, Any]:
@@ -34,6 +35,9 @@ class Service:
         values = inference.forecast(self.model, [history[-window:]])[0]
         if not np.isfinite(values).all():  # e.g. values beyond float32's range
             return bad_request("history values are too large to forecast from")
+        log_inputs(
+            self.inputs, lambda: inference.logged(self.card, np.asarray([history[-window:]]))
+        )
         return {
             "forecast": [round(float(v), 6) for v in values],
             "horizon": self.card.horizon,

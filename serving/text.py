@@ -8,7 +8,7 @@ import bentoml
 
 from components.kinds.text_classification import inference
 from components.kinds.text_classification.schemas import HARD_MAX_BATCH, ClassifyRequest
-from serving.common import bad_request, guarded, load, model_tag
+from serving.common import bad_request, guarded, load, log_inputs, model_tag
 
 
 @bentoml.service(name="dlops-text", resources={"cpu": "1"}, traffic={"timeout": 30})
@@ -20,6 +20,7 @@ class Service:
     def __init__(self) -> None:
         served = load(self.bento_model)
         self.model, self.card, self.lineage = served.model, served.card, served.lineage
+        self.inputs = served.inputs  # the served-input log (None: off)
         self.max_batch: int = served.max_batch or HARD_MAX_BATCH
 
     @bentoml.api(input_spec=ClassifyRequest)
@@ -29,6 +30,7 @@ class Service:
             return bad_request(
                 f"texts: a batch of {len(texts)} exceeds the limit of {self.max_batch}", 413
             )
+        log_inputs(self.inputs, lambda: inference.logged(self.card, texts))
         return {"predictions": inference.classify(self.model, self.card, texts), **self.lineage}
 
     @bentoml.api

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from components import tags as tag
 from components.data.split import load_split
@@ -12,6 +13,17 @@ from components.project import Project
 from components.settings import FamilySettings
 from components.tracking import runs
 from components.tracking.models import log_model
+
+DRIFT_REFERENCE = "drift/reference.parquet"  # the run's artifact: its training inputs, as logged
+REFERENCE_ROWS = 5000
+
+
+def write_reference(columns: dict[str, list], path: Path) -> None:
+    """The reference rows as one Parquet file, in the served-input log's form."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.table(columns), path)
 
 
 def evaluate_run(project: Project, settings: FamilySettings, run_id: str) -> dict[str, float]:
@@ -25,6 +37,12 @@ def evaluate_run(project: Project, settings: FamilySettings, run_id: str) -> dic
     history = json.loads((folder / "history.json").read_text())
     for plot in kind.plots(model, card, split, history, folder):
         runs.log_artifact(run_id, plot, "plots")
+    reference = kind.drift_reference(model, card, split, settings, REFERENCE_ROWS)
+    if reference is not None:  # what `dlops drift` compares the served inputs with
+        path = folder / DRIFT_REFERENCE
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_reference(reference, path)
+        runs.log_artifact(run_id, path, str(Path(DRIFT_REFERENCE).parent))
     model_uri = log_model(run_id, folder / "model", kind.example(split))
     runs.set_tags(run_id, {tag.MODEL_URI: model_uri})
     if said := kind.verdict(metrics):

@@ -206,6 +206,42 @@ class Kind(ABC):
         """
         return None
 
+    def drift_reference(
+        self, model, card: ModelCard, split: Split, settings: FamilySettings, limit: int
+    ) -> dict[str, list] | None:
+        """What the model learned from, as its service logs served inputs; None: no drift check.
+
+        Columns of (at most `limit` seeded rows of) the training part, built by the kind's
+        `inference.logged`, the function its service logs with: like is compared with like.
+        """
+        return None
+
+    def drift_features(self, model, card: ModelCard, frame):
+        """Named features of logged rows, each tested on its own (KS, or chi² for a few levels).
+
+        They name what moved: the table's columns, an image's brightness, the predicted class.
+        """
+        raise NotImplementedError(f"{self.name}: no drift features")
+
+    def drift_embeddings(self, model, card: ModelCard, frame) -> np.ndarray | None:
+        """The model's penultimate features (N, D) of logged rows, for the MMD test.
+
+        None when the per-feature tests decide (tables, observations).
+        """
+        return None
+
+    def drift_export(
+        self, card: ModelCard, frame, labels: list[str], folder: Path, settings: FamilySettings
+    ) -> str:
+        """Write labelled served rows into `folder` in the kind's own format; its `data.source`.
+
+        `frame` holds logged rows (the kind's `inference.logged` columns), `labels` one label
+        each. Kinds whose served inputs are not training examples refuse (DlopsError).
+        """
+        from components.project import DlopsError
+
+        raise DlopsError(f"{self.name}: served inputs cannot be exported as training data")
+
     def make_card(self, settings: FamilySettings, split: Split, **common) -> ModelCard:
         """The trained model's card: the common fields and the split's kind-specific ones."""
         return self.card.model_validate(
@@ -227,6 +263,13 @@ class Kind(ABC):
 
         files = sorted(p for p in folder.rglob("*") if p.is_file())
         return pd.DataFrame({"path": [str(p.relative_to(folder)) for p in files]})
+
+
+def sample_rows(n: int, limit: int, seed: int = 0) -> np.ndarray:
+    """Sorted indices of at most `limit` of `n` rows, seeded: every row when `n <= limit`."""
+    if n <= limit:
+        return np.arange(n)
+    return np.sort(np.random.default_rng(seed).choice(n, limit, replace=False))
 
 
 def check_compatible(card: ModelCard, split: Split, keys: tuple[str, ...]) -> None:

@@ -15,7 +15,7 @@ from components.settings import Event, NotifySettings, WebhookSettings
 log = logging.getLogger("dlops.notify")
 
 RETRY_PAUSE_S = 0.5  # wait before the single retry of a connection error or a 5xx answer
-_WARN_EVENTS = ("validation_failed", "failed")
+_WARN_EVENTS = ("validation_failed", "failed", "drift_detected")
 REASON_CHARS = 300  # the summary's reason is cut here; the payload's `reason` stays whole
 
 
@@ -32,7 +32,7 @@ class Notification:
     """What happened to a model family, as sent to every hook.
 
     Attributes:
-        event: One of "promoted", "rejected", "validation_failed", "failed".
+        event: One of "promoted", "rejected", "validation_failed", "failed", "drift_detected".
         family: Model family, e.g. "mlp".
         model_name: Registered model name.
         version: Registered version the event is about.
@@ -70,6 +70,8 @@ class Notification:
         elif self.event == "validation_failed":
             data = f" {self.data_version}" if self.data_version else ""
             text = f"{self.family}: data{data} failed validation"
+        elif self.event == "drift_detected":
+            text = f"{model}: served inputs drifted from its training data"
         else:
             text = f"{model} pipeline failed"
         reason = _one_line(self.reason)

@@ -42,6 +42,7 @@ class Entry:
     run_id: str = ""
     report: str = ""  # the HTML report's local path (also an artifact of the run)
     detail: str = ""  # an accepted data change: how the contract's profile changed
+    cause: str = ""  # what started the run decided on, e.g. `drift:<drift check's run id>`
 
 
 def actor() -> str:
@@ -73,6 +74,7 @@ def entries(model_name: str) -> list[Entry]:
                 actor=params.get("actor", ""),
                 time=params.get("time", ""),
                 detail=params.get("detail", ""),
+                cause=params.get("cause", ""),
                 **{
                     k: metrics.get(k)
                     for k in (

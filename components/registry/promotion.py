@@ -84,6 +84,7 @@ def _record(
     decision: Decision | None,
     reason: str,
     actor: str,
+    cause: str = "",
 ) -> ledger.Entry:
     from components.registry.report import write_report
 
@@ -106,6 +107,7 @@ def _record(
             interval_low=decision.low if decision else None,
             interval_high=decision.high if decision else None,
             p_value=decision.p_value if decision else None,
+            cause=cause,
         ),
     )
     return replace(entry, report=str(write_report(project, entry)))
@@ -132,11 +134,14 @@ def _tag(
     )
 
 
-def gate_and_promote(project: Project, settings: FamilySettings, version: str) -> Decision:
+def gate_and_promote(
+    project: Project, settings: FamilySettings, version: str, cause: str = ""
+) -> Decision:
     """After training: run the gate, alias the version `challenger`, record, maybe promote.
 
-    Nothing moves before the decision is made: a process killed while the gate computes leaves
-    an ungated version and no moved alias (the next run discards the version).
+    `cause` (e.g. `drift:<run id>`) is recorded in the ledger entry. Nothing moves before the
+    decision is made: a process killed while the gate computes leaves an ungated version and
+    no moved alias (the next run discards the version).
     """
     name = settings.model_name
     champion = alias_version(name, CHAMPION)
@@ -156,6 +161,7 @@ def gate_and_promote(project: Project, settings: FamilySettings, version: str) -
         decision,
         decision.reason,
         "pipeline",
+        cause,
     )
     if decision.promote:
         set_alias(name, CHAMPION, version)  # the commit point: production changes here

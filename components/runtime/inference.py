@@ -62,3 +62,25 @@ def predictions_frame(proba: np.ndarray, names: list[str]):
     out = pd.DataFrame(proba, columns=[f"probability_{c}" for c in names])
     out.insert(0, "class", [names[i] for i in proba.argmax(axis=1)])
     return out
+
+
+def penultimate(model: torch.nn.Module, run) -> tuple[np.ndarray, Any]:
+    """The inputs of `model`'s last linear layer while `run()` predicts: (features (N, D), result).
+
+    What the network has made of its inputs just before it decides: the space the drift check's
+    MMD compares served inputs with training inputs in.
+    """
+    linears = [m for m in model.modules() if isinstance(m, torch.nn.Linear)]
+    if not linears:
+        raise ValueError(f"{type(model).__name__} has no linear layer to read features from")
+    captured: list[torch.Tensor] = []
+    hook = linears[-1].register_forward_pre_hook(
+        lambda _module, args: captured.append(
+            args[0].detach().float().reshape(len(args[0]), -1).cpu()
+        )
+    )
+    try:
+        result = run()
+    finally:
+        hook.remove()
+    return torch.cat(captured).numpy(), result

@@ -58,3 +58,19 @@ def plot_confusion_matrix(
     )
     ax.set_title("Confusion matrix (test split)")
     return save(fig, path)
+
+
+def plot_shift(reference: np.ndarray, current: np.ndarray, feature: str, title: str,
+               path: Path) -> Path:  # fmt: skip
+    """Histograms (density) of one feature in the training data and the served window."""
+    plt = pyplot()
+
+    bins = np.histogram_bin_edges(np.concatenate([reference, current]), bins=30)
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    ax.hist(reference, bins=bins, density=True, alpha=0.55, label=f"training ({len(reference)})")
+    ax.hist(current, bins=bins, density=True, alpha=0.55, label=f"served ({len(current)})")
+    ax.set_xlabel(feature)
+    ax.set_ylabel("density")
+    ax.set_title(title, fontsize=9)
+    ax.legend()
+    return save(fig, path)

@@ -40,7 +40,7 @@ def listed_commands(*args: str) -> set[str]:
 def test_help_lists_every_command_and_no_other():
     assert listed_commands() == {
         *("data", "validate", "run", "retrain", "schedule", "serve", "build", "status"),
-        *("history", "promote", "rollback", "lineage", "ui"),
+        *("history", "promote", "rollback", "lineage", "drift", "ui"),
     }
     assert listed_commands("data") == {"ingest", "status"}
 
@@ -64,6 +64,10 @@ def test_help_lists_every_command_and_no_other():
         (["schedule", "--set", "train.epochs=0"], "train.epochs"),
         (["schedule", "--cron", "every monday"], "not a cron expression"),
         (["retrain", "--family", "mlp", "--config", "BAD_PIPELINE"], "webhook url must start"),
+        (["drift", "-f", "mlp", "--export", "out"], "--export and --labels go together"),
+        (["drift", "-f", "mlp", "-f", "cnn", "--model", "m"], "name exactly one --family"),
+        (["drift", "--window", "5"], "greater than or equal to 10"),
+        (["drift", "-f", "mlp", "--model", "dlops-mlp-none"], "has no champion"),
     ],
 )
 def test_user_errors_are_one_line(args, message, tmp_path):

@@ -44,6 +44,11 @@ def forecast(
     return torch.cat(out).numpy() if out else np.empty((0, 0), dtype=np.float32)
 
 
+def logged(card: ForecastCard, x: np.ndarray) -> dict[str, list]:
+    """Histories as the served-input log keeps them: the last `window` values of each."""
+    return {"history": [row[-card.window :].astype(float).tolist() for row in np.asarray(x)]}
+
+
 @predictor(KIND)
 def predict_array(model, card: ForecastCard, model_input) -> np.ndarray:
     """The logged model's prediction: histories (N, >= window) → forecasts (N, horizon)."""

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from components.kinds.base import PARTS, Kind, Split
+from components.kinds.base import PARTS, Kind, Split, sample_rows
 from components.kinds.forecasting import data, inference, validation
 from components.kinds.forecasting import fit as training
 from components.kinds.forecasting.metrics import forecast_metrics, plot_forecast, seasonal_naive
@@ -121,3 +121,19 @@ class Forecasting(Kind):
 
     def dataset_frame(self, folder: Path) -> pd.DataFrame:
         return data.read_series(folder)
+
+    def drift_reference(self, model, card, split: Split, settings, limit: int):
+        x = split.x["train"]
+        return inference.logged(card, x[sample_rows(len(x), limit)])
+
+    def drift_features(self, model, card, frame: pd.DataFrame) -> pd.DataFrame:
+        """Per history: its level, its seasonal amplitude (max - min) and its trend per step."""
+        x = np.stack([np.asarray(h, dtype=np.float64) for h in frame["history"]])
+        steps = np.arange(x.shape[1]) - (x.shape[1] - 1) / 2
+        return pd.DataFrame(
+            {
+                "level": x.mean(axis=1),
+                "seasonal_amplitude": x.max(axis=1) - x.min(axis=1),
+                "trend": (x - x.mean(axis=1, keepdims=True)) @ steps / (steps @ steps),
+            }
+        )

@@ -81,10 +81,11 @@ def act(model, observations: np.ndarray, deterministic: bool = True,
 
 
 def play(model, spec: EnvironmentSpec, seed: int, render: bool = False,
-         policy=None) -> tuple[float, int, list[np.ndarray]]:  # fmt: skip
+         policy=None, seen: list | None = None) -> tuple[float, int, list[np.ndarray]]:  # fmt: skip
     """One episode from `seed`: its return, its length and (rendering) its frames.
 
-    `policy(observation) -> action` replaces the model's greedy action (a random baseline).
+    `policy(observation) -> action` replaces the model's greedy action (a random baseline);
+    `seen` collects every observation acted on.
     """
     env = make(spec, render=render)
     observation, _ = env.reset(seed=int(seed))
@@ -93,6 +94,8 @@ def play(model, spec: EnvironmentSpec, seed: int, render: bool = False,
     while True:
         if render and len(frames) < MAX_FRAMES:
             frames.append(env.render())
+        if seen is not None:
+            seen.append(np.asarray(observation, dtype=np.float32))
         if policy is None:
             action = int(act(model, np.asarray(observation, dtype=np.float32)[None])[0])
         else:
@@ -103,6 +106,11 @@ def play(model, spec: EnvironmentSpec, seed: int, render: bool = False,
             break
     env.close()
     return total, steps, frames
+
+
+def logged(card: AgentCard, x: np.ndarray) -> dict[str, list]:
+    """Observations as the served-input log keeps them: columns o0, o1, ... (the model's)."""
+    return {f"o{j}": x[:, j].astype(float).tolist() for j in range(card.observation_size)}
 
 
 def random_policy(env, observation) -> int:

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from components.kinds import memo
-from components.kinds.base import Kind, Split
+from components.kinds.base import Kind, Split, sample_rows
 from components.kinds.game_agent import data, inference, validation
 from components.kinds.game_agent import fit as training
 from components.kinds.game_agent.environment import reward_threshold
@@ -162,3 +162,15 @@ class GameAgent(Kind):
             solved = metrics["test_return"] >= threshold
             said += f"; solved at {threshold:g}: {'yes' if solved else 'no'}"
         return said
+
+    def drift_reference(self, model, card, split: Split, settings, limit: int):
+        """The observations the agent met playing its validation seeds (its training data)."""
+        seen: list[np.ndarray] = []
+        for seed in split.arrays("validation")[0]:
+            inference.play(model, card.spec, int(seed), seen=seen)
+        x = np.stack(seen)
+        return inference.logged(card, x[sample_rows(len(x), limit)])
+
+    def drift_features(self, model, card, frame: pd.DataFrame) -> pd.DataFrame:
+        """Each observation component on its own (the distribution of states met)."""
+        return frame[[f"o{j}" for j in range(card.observation_size)]].astype(np.float64)

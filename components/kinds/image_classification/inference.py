@@ -84,6 +84,18 @@ def as_batch(model_input, card: ImageCard) -> np.ndarray:
     return x
 
 
+def logged(card: ImageCard, x: np.ndarray) -> dict[str, list]:
+    """Images (N, C, H, W) as the served-input log keeps them: 8-bit pixels, one blob each."""
+    return {"pixels": [(image * 255).round().astype(np.uint8).tobytes() for image in x]}
+
+
+def from_logged(card: ImageCard, frame) -> np.ndarray:
+    """Logged rows back to images (N, C, H, W) in [0, 1]."""
+    shape = (CHANNELS[card.mode], card.image_size, card.image_size)
+    blobs = [np.frombuffer(blob, dtype=np.uint8).reshape(shape) for blob in frame["pixels"]]
+    return np.stack(blobs).astype(np.float32) / 255 if blobs else np.empty((0, *shape))
+
+
 def classify(model, card: ImageCard, x: np.ndarray) -> list[dict[str, Any]]:
     """Class name and class probabilities per image of `x` (N, C, H, W)."""
     return class_predictions(predict_proba(model, x), card.names)

@@ -46,6 +46,11 @@ def matrix(card: TabularCard, rows: list | None = None, records: list | None = N
     return np.asarray(out, dtype=np.float32).reshape(len(out), width)
 
 
+def logged(card: TabularCard, x: np.ndarray) -> dict[str, list]:
+    """Rows as the served-input log keeps them: one column per feature."""
+    return {name: x[:, i].astype(float).tolist() for i, name in enumerate(card.features)}
+
+
 def classify(model, card: TabularCard, x: np.ndarray) -> list[dict[str, Any]]:
     """Class name and class probabilities (by name) per row of `x` (N, F)."""
     return class_predictions(predict_proba(model, x), card.names)

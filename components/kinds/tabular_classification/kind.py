@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from components.kinds.base import Split
+from components.kinds.base import Split, sample_rows
 from components.kinds.classification import ClassifierKind
 from components.kinds.tabular_classification import data, inference, validation
 from components.kinds.tabular_classification import fit as training
@@ -61,3 +61,18 @@ class TabularClassification(ClassifierKind):
 
     def dataset_frame(self, folder: Path) -> pd.DataFrame:
         return data.read_csv(folder)
+
+    def drift_reference(self, model, card, split: Split, settings, limit: int):
+        x = split.x["train"]
+        return inference.logged(card, x[sample_rows(len(x), limit)])
+
+    def drift_export(self, card, frame: pd.DataFrame, labels, folder: Path, settings) -> str:
+        """A CSV of the feature columns and the label column (`data.target`)."""
+        table = frame[card.features].copy()
+        table[settings.data.target] = list(labels)
+        table.to_csv(folder / data.CSV_NAME, index=False)
+        return f"csv:{folder / data.CSV_NAME}"
+
+    def drift_features(self, model, card, frame: pd.DataFrame) -> pd.DataFrame:
+        """Each feature on its own: KS, or chi² for a feature of a few integer values."""
+        return frame[card.features].astype(np.float64)

@@ -63,6 +63,11 @@ def text_proba(model, card: TextCard, texts, batch_size: int = 512) -> np.ndarra
     return torch.cat(out).numpy()
 
 
+def logged(card: TextCard, texts: list[str]) -> dict[str, list]:
+    """Texts as the served-input log keeps them."""
+    return {"text": [str(t) for t in texts]}
+
+
 def classify(model, card: TextCard, texts: list[str]) -> list[dict[str, Any]]:
     """Class name and class probabilities (by name) per text."""
     return class_predictions(text_proba(model, card, texts), card.names)

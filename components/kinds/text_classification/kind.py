@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from components.kinds import classification
-from components.kinds.base import Split
+from components.kinds.base import Split, sample_rows
 from components.kinds.classification import ClassifierKind
 from components.kinds.text_classification import data, inference, validation
 from components.kinds.text_classification import fit as training
@@ -119,3 +119,32 @@ class TextClassification(ClassifierKind):
 
     def predict(self, model, card, model_input: pd.DataFrame) -> pd.DataFrame:
         return inference.predict_frame(model, card, model_input)
+
+    def drift_reference(self, model, card, split: Split, settings, limit: int):
+        texts = split.x["train"]
+        return inference.logged(card, list(texts[sample_rows(len(texts), limit)]))
+
+    def drift_export(self, card, frame: pd.DataFrame, labels, folder: Path, settings) -> str:
+        """A CSV of the texts (`data.text`) and their labels (`data.target`)."""
+        table = pd.DataFrame(
+            {settings.data.text: list(frame["text"]), settings.data.target: list(labels)}
+        )
+        table.to_csv(folder / data.CSV_NAME, index=False, lineterminator="\n")
+        return f"csv:{folder / data.CSV_NAME}"
+
+    def drift_features(self, model, card, frame: pd.DataFrame) -> pd.DataFrame:
+        """Length in characters and words, and the predicted label."""
+        texts = [str(t) for t in frame["text"]]
+        return pd.DataFrame(
+            {
+                "characters": [len(t) for t in texts],
+                "words": [len(t.split()) for t in texts],
+                "predicted_label": inference.text_proba(model, card, texts).argmax(axis=1),
+            }
+        ).astype(np.float64)
+
+    def drift_embeddings(self, model, card, frame: pd.DataFrame) -> np.ndarray:
+        from components.runtime.inference import penultimate
+
+        texts = [str(t) for t in frame["text"]]
+        return penultimate(model, lambda: inference.text_proba(model, card, texts))[0]

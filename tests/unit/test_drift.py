@@ -1,0 +1,170 @@
+"""The drift loop's parts: two-sample tests, the served-input log, the trigger's rules."""
+
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+from pydantic import ValidationError
+
+from components.drift.check import DriftResult, decide_trigger
+from components.drift.export import read_labels
+from components.notifications import Notification
+from components.project import DlopsError
+from components.runtime.input_log import ID, TIME, InputLog, folder_of, read_window
+from components.runtime.two_sample import feature_tests, mmd_test
+from components.settings import DriftSettings
+
+
+def test_feature_tests_name_the_shifted_feature_only():
+    rng = np.random.default_rng(0)
+    reference = pd.DataFrame(
+        {"a": rng.normal(size=1500), "b": rng.normal(size=1500), "k": rng.integers(0, 3, 1500)}
+    )
+    current = pd.DataFrame(
+        {"a": rng.normal(size=300), "b": rng.normal(0.6, 1, 300), "k": rng.integers(0, 3, 300)}
+    )
+    tests = {t.feature: t for t in feature_tests(reference, current)}
+    assert tests["b"].adjusted_p < 0.001 and tests["b"].test == "ks"
+    assert tests["a"].adjusted_p > 0.01 and tests["k"].adjusted_p > 0.01
+    assert tests["k"].test == "chi2"  # three integer levels
+    assert feature_tests(reference, current)[0].feature == "b"  # the biggest shift first
+
+
+def test_holm_correction_raises_p_values_with_the_number_of_features():
+    rng = np.random.default_rng(1)
+    reference = pd.DataFrame({f"f{i}": rng.normal(size=400) for i in range(20)})
+    current = pd.DataFrame({f"f{i}": rng.normal(size=200) for i in range(20)})
+    tests = feature_tests(reference, current)
+    assert all(t.adjusted_p >= t.p_value for t in tests)
+    assert min(t.adjusted_p for t in tests) == pytest.approx(
+        min(1.0, 20 * min(t.p_value for t in tests))
+    )
+
+
+def test_a_shifted_category_is_found_by_chi2():
+    reference = pd.DataFrame({"class": np.repeat([0, 1, 2], 300)})
+    current = pd.DataFrame({"class": np.repeat([0, 1, 2], [200, 50, 50])})
+    [test] = feature_tests(reference, current)
+    assert test.test == "chi2" and test.adjusted_p < 1e-6
+
+
+def test_mmd_finds_a_shift_and_not_a_resample():
+    rng = np.random.default_rng(2)
+    reference = rng.normal(size=(800, 8))
+    same = mmd_test(reference, rng.normal(size=(200, 8)), permutations=200)
+    shifted = mmd_test(reference, rng.normal(0.4, 1, size=(200, 8)), permutations=200)
+    assert same[1] > 0.05
+    assert shifted[1] < 0.01 and shifted[0] > same[0]
+    again = mmd_test(reference, rng.normal(0.4, 1, size=(200, 8)) * 0 + 1, permutations=50)
+    assert again[1] == pytest.approx(1 / 51)  # nothing exceeds a total shift: the floor
+
+
+def test_mmd_needs_two_vectors_per_sample():
+    with pytest.raises(ValueError, match="at least two"):
+        mmd_test(np.zeros((5, 2)), np.zeros((1, 2)))
+
+
+def test_input_log_writes_rows_with_ids_and_keeps_the_newest(tmp_path):
+    folder = folder_of(tmp_path, "dlops-mlp", "3")
+    log = InputLog(folder, max_rows=50, flush_s=60)
+    for i in range(10):
+        log.record({"x": [float(i)] * 10})
+        log.flush()  # one file per request: the oldest are deleted past max_rows
+    log.close()
+    window = read_window(folder, 1000)
+    assert 50 <= len(window) < 70
+    assert window["x"].iloc[-1] == 9.0 and window["x"].is_monotonic_increasing
+    assert window[ID].is_unique and window[TIME].is_monotonic_increasing
+    assert not list(folder.glob(".*"))  # no partial file left behind
+    assert list(read_window(folder, 15)["x"]) == [8.0] * 5 + [9.0] * 10
+
+
+def test_input_log_samples_at_its_rate(tmp_path):
+    assert not InputLog(tmp_path / "off", sample_rate=0.0).sampled()
+    log = InputLog(tmp_path / "half", sample_rate=0.5, seed=0)
+    share = np.mean([log.sampled() for _ in range(4000)])
+    log.close()
+    assert 0.45 < share < 0.55
+
+
+def test_recording_does_not_wait_for_the_disk(tmp_path):
+    log = InputLog(tmp_path / "m", flush_s=60)
+    rows = {"x": list(range(100))}
+    for _ in range(200):
+        log.record(rows)
+    assert not (tmp_path / "m").exists()  # nothing written yet: the writer runs later
+    log.close()
+    assert len(read_window(tmp_path / "m", 100_000)) == 20_000  # all of it, once closed
+
+
+def test_an_empty_log_reads_as_an_empty_window(tmp_path):
+    assert read_window(tmp_path / "nothing", 10).empty
+
+
+def _result(status: str = "drift") -> DriftResult:
+    return DriftResult("mlp", "dlops-mlp", "2", status, rows=500, p_value=0.0001)
+
+
+def test_drift_triggers_a_retrain():
+    result = _result()
+    decide_trigger(result, DriftSettings(), last=None)
+    assert result.triggered and "retrain" in result.reason
+
+
+def test_no_drift_triggers_nothing():
+    result = _result("no drift")
+    decide_trigger(result, DriftSettings(), last=None)
+    assert not result.triggered
+
+
+def test_too_few_rows_trigger_nothing():
+    result = DriftResult("mlp", "dlops-mlp", "2", "too few rows", rows=5, reason="5 served rows")
+    decide_trigger(result, DriftSettings(), last=None)
+    assert not result.triggered and result.reason == "5 served rows"
+
+
+def test_the_cool_down_holds_a_second_trigger():
+    result = _result()
+    decide_trigger(result, DriftSettings(cooldown_hours=1), last=time.time() - 600)
+    assert not result.triggered and "cool-down" in result.reason
+    later = _result()
+    decide_trigger(later, DriftSettings(cooldown_hours=1), last=time.time() - 7200)
+    assert later.triggered
+
+
+def test_retraining_can_be_switched_off():
+    result = _result()
+    decide_trigger(result, DriftSettings(retrain=False), last=None)
+    assert not result.triggered and "drift.retrain" in result.reason
+
+
+def test_a_minimum_window_larger_than_the_window_is_refused():
+    with pytest.raises(ValidationError, match="min_window"):
+        DriftSettings(window=100, min_window=200)
+
+
+def test_labels_file_errors_name_the_problem(tmp_path):
+    with pytest.raises(DlopsError, match="is not a file"):
+        read_labels(tmp_path / "missing.csv")
+    wrong = tmp_path / "wrong.csv"
+    wrong.write_text("id,label\na,1\n")
+    with pytest.raises(DlopsError, match="lacks the column"):
+        read_labels(wrong)
+    empty = tmp_path / "empty.csv"
+    empty.write_text("_id,label\na,\n")
+    with pytest.raises(DlopsError, match="empty label"):
+        read_labels(empty)
+    twice = tmp_path / "twice.csv"
+    twice.write_text("_id,label\na,1\na,2\n")
+    with pytest.raises(DlopsError, match="twice"):
+        read_labels(twice)
+    good = tmp_path / "good.csv"
+    good.write_text("_id,label\na,cat\nb,dog\n")
+    assert read_labels(good) == {"a": "cat", "b": "dog"}
+
+
+def test_drift_is_an_event_the_hooks_hear():
+    note = Notification(event="drift_detected", family="mlp", model_name="dlops-mlp", version="2")
+    assert note.summary() == "mlp v2: served inputs drifted from its training data"
+    assert note.line().startswith("drift_detected:")
