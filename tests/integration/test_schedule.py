@@ -88,6 +88,7 @@ def test_deployment_has_the_schedule_and_retrain_parameters(scheduled):
     [schedule] = scheduled.schedules
     assert schedule.schedule.cron == "0 3 * * 1" and schedule.active
     assert scheduled.parameters["only_if_changed"] is True
+    assert scheduled.parameters["check_drift"] is True
     assert scheduled.parameters["families"] == ["mlp"]
 
 
@@ -116,6 +117,34 @@ def test_trigger_trains_then_skips_then_retrains_on_new_rows(scheduled, project)
     [latest] = sorted(training_runs("mlp"), key=lambda r: r.info.start_time)[-1:]
     assert latest.data.tags["data_version"] == new_version
     assert latest.info.status == "FINISHED"
+
+
+def test_the_scheduled_run_checks_drift_and_retrains_what_drifted(scheduled, project):
+    """Served inputs that moved retrain the family even though its data, config and code did
+    not change; the ledger entry names the drift check; within the cool-down it is skipped."""
+    from components.kinds.tabular_classification.data import breast_cancer
+    from components.registry import ledger
+    from components.runtime.input_log import InputLog, folder_of
+    from components.tracking.runs import client
+
+    champion = registry_state("dlops-mlp")["aliases"]["champion"]
+    rows = breast_cancer().drop(columns="target").sample(400, random_state=0, replace=True)
+    rows["mean_area"] *= 1.5  # a shifted feature
+    log = InputLog(folder_of(project.served, "dlops-mlp", champion))
+    log.record({name: rows[name].tolist() for name in rows.columns})
+    log.close()
+
+    runs_before, versions = len(training_runs("mlp")), registry_state("dlops-mlp")["versions"]
+    trigger()
+    assert len(training_runs("mlp")) == runs_before + 1  # retrained: nothing else changed
+    [entry] = [e for e in ledger.entries("dlops-mlp") if int(e.version) > max(versions)]
+    check = client().get_run(entry.cause.removeprefix("drift:"))
+    assert entry.cause.startswith("drift:") and check.data.tags["drift.triggered"] == "true"
+    assert "mean_area" in check.data.tags["drift.moved"].split(", ")
+
+    skips = len(skipped_runs("mlp"))
+    trigger()  # the champion drifted again, but within the cool-down: the usual skip
+    assert len(skipped_runs("mlp")) == skips + 1
 
 
 def test_bad_cron_is_refused_before_any_server_starts(project_env):
