@@ -12,12 +12,13 @@ import httpx
 import numpy as np
 import pytest
 
-from tests.pipeline_helpers import bentoml_serve, registry_state, store_tag
+from tests.pipeline_helpers import bentoml_serve, registry_state, store_tag, webhook_receiver
 
 pytestmark = pytest.mark.integration
 CONFIG = """\
 pipeline:
   drift: {window: 300, min_window: 100, permutations: 200, alpha: 0.01, cooldown_hours: 1}
+  notify: {webhooks: [{url: "%s", events: [drift_detected]}]}
 mlp:
   model: {hidden_sizes: [16]}
   train: {epochs: 15, patience: 5, progress: false}
@@ -31,12 +32,19 @@ SHIFTED = ["mean_radius", "worst_texture"]  # the table's features the shifted r
 
 
 @pytest.fixture(scope="module")
-def trained(project, prefect_server, tmp_path_factory):
+def hook():
+    """A webhook receiver for the drift_detected events: (url, the bodies it received)."""
+    with webhook_receiver() as received:
+        yield received
+
+
+@pytest.fixture(scope="module")
+def trained(project, prefect_server, tmp_path_factory, hook):
     from pipelines.training import training_pipeline
 
     before = {family: project.last_model(family) for family in MODELS}
     config = tmp_path_factory.mktemp("drift") / "drift.yaml"
-    config.write_text(CONFIG)
+    config.write_text(CONFIG % hook[0])
     outcomes = training_pipeline(families=list(MODELS), config=config)
     for outcome in outcomes:
         assert outcome["status"] == "ok" and outcome["champion"] == "1", outcome
@@ -200,6 +208,16 @@ def test_drift_retrains_through_the_gate_and_the_ledger_links_it(request, loop):
     [entry] = [e for e in ledger.entries(row["model_name"]) if e.version == "2"]
     assert entry.cause == f"drift:{check['run_id']}"
     assert entry.action in ("promote", "reject")  # the usual gate decided
+
+
+def test_drift_is_announced_to_the_hooks(table_loop, image_loop, hook):
+    events = [b for b in hook[1] if b["event"] == "drift_detected"]
+    # the two shifted checks and the one held by the cool-down: drift each time, nothing else
+    assert sorted(b["model_name"] for b in events) == ["drift-cnn", "drift-mlp", "drift-mlp"]
+    for body in events:
+        assert "served inputs drifted" in body["text"] and body["run_id"] and body["report"]
+    mlp = next(b for b in events if b["model_name"] == "drift-mlp")
+    assert mlp["run_id"] == table_loop["shifted"]["check"]["run_id"]
 
 
 def test_the_cool_down_holds_a_second_retrain(table_loop):
