@@ -13,7 +13,7 @@ from typing import Any
 import bentoml
 
 from components.kinds.speech_recognition import inference
-from serving.common import bad_request, guarded, load, model_tag
+from serving.common import bad_request, guarded, load, log_inputs, model_tag
 
 HARD_MAX_BATCH = 64
 
@@ -27,6 +27,7 @@ class Service:
     def __init__(self) -> None:
         served = load(self.bento_model)
         self.model, self.card, self.lineage = served.model, served.card, served.lineage
+        self.inputs = served.inputs  # the served-input log (None: off)
         self.max_batch: int = min(served.max_batch or HARD_MAX_BATCH, HARD_MAX_BATCH)
 
     @bentoml.api
@@ -51,6 +52,7 @@ class Service:
             except ValueError as exc:
                 return bad_request(f"audio[{i}]: {exc}")
         texts = inference.transcribe(self.model, self.card, waves, beam=beam or None)
+        log_inputs(self.inputs, lambda: inference.logged(self.card, waves))
         return {"transcripts": [{"text": t} for t in texts], **self.lineage}
 
     @bentoml.api

@@ -232,3 +232,31 @@ def detection_scenes(folder: Path, n: int = 60, size: int = 64, layout: str = "c
             stem = image["file_name"].removesuffix(".png")
             (folder / "labels" / f"{stem}.txt").write_text("\n".join(lines) + "\n")
     return coco
+
+
+def served_drift(project, model_name: str, version: str, rows: int) -> dict:
+    """Once the service has logged `rows` rows: a drift measurement on them (no MLflow run).
+
+    What every kind's serve test checks: the service logged what it answered (into
+    `project.served`: serve with `DLOPS_INPUT_LOG` there), its training run logged the
+    reference, and the kind's drift features and test run on both.
+    """
+    from dataclasses import asdict
+
+    from components.drift.check import measure
+    from components.registry.versions import version_settings
+    from components.runtime.input_log import folder_of, read_window
+    from components.settings import DriftSettings
+
+    folder = folder_of(project.served, model_name, version)
+    deadline = time.monotonic() + 30
+    while len(read_window(folder, rows + 1)) < rows:
+        assert time.monotonic() < deadline, f"{model_name}: {rows} served rows not logged"
+        time.sleep(0.5)
+    time.sleep(1.5)  # one more flush: nothing beyond what was answered
+    assert len(read_window(folder, rows + 1)) == rows  # refused requests log nothing
+    settings = version_settings(model_name, version)
+    drift = DriftSettings(window=rows, min_window=rows, permutations=50)
+    result, _ = measure(project, settings, drift)
+    assert result.p_value is not None and result.status in ("drift", "no drift"), result
+    return asdict(result)

@@ -29,7 +29,6 @@ from components.settings import DriftSettings, FamilySettings
 from components.tracking import runs
 from components.tracking.models import local_model_dir
 
-MMD = "MMD on the champion's penultimate features (RBF kernel, permutation test)"
 PER_FEATURE = "per-feature KS / chi², Holm-corrected"
 
 
@@ -129,7 +128,7 @@ def measure(
     result.moved = [t.feature for t in tests if t.adjusted_p < drift.alpha]
     if embedded is not None:
         result.statistic, result.p_value = mmd_test(embedded, current, drift.permutations)
-        result.method = MMD
+        result.method = f"MMD on {kind.drift_space} (RBF kernel, permutation test)"
     elif tests:
         result.statistic, result.p_value = tests[0].statistic, tests[0].adjusted_p
         result.method = PER_FEATURE

@@ -15,7 +15,7 @@ from components.tracking import runs
 from components.tracking.models import log_model
 
 DRIFT_REFERENCE = "drift/reference.parquet"  # the run's artifact: its training inputs, as logged
-REFERENCE_ROWS = 5000
+REFERENCE_ROWS = 2000
 
 
 def write_reference(columns: dict[str, list], path: Path) -> None:

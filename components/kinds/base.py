@@ -223,6 +223,9 @@ class Kind(ABC):
         """
         raise NotImplementedError(f"{self.name}: no drift features")
 
+    # what `drift_embeddings` returns, in the drift run's words
+    drift_space: ClassVar[str] = "the champion's penultimate features"
+
     def drift_embeddings(self, model, card: ModelCard, frame) -> np.ndarray | None:
         """The model's penultimate features (N, D) of logged rows, for the MMD test.
 

@@ -101,19 +101,23 @@ def test_act_and_episode_answer_and_refuse(ppo_run):
             assert 400 <= refused.status_code < 500, refused.text
 
 
-def test_a_real_bentoml_serve_acts_over_http(ppo_run, project_env):
+def test_a_real_bentoml_serve_acts_over_http(ppo_run, project_env, project):
     import httpx
 
     from components.packaging import bento
     from components.registry.versions import version_settings
-    from tests.pipeline_helpers import bentoml_serve
+    from tests.pipeline_helpers import bentoml_serve, served_drift
 
     outcome = ppo_run["outcome"]
     settings = version_settings(outcome["model_name"], outcome["champion"])
     tag = bento.import_version(settings, outcome["champion"])
-    with bentoml_serve("ppo", tag, project_env) as url:
-        ok = httpx.post(f"{url}/act", json={"observations": [[0.0, 0.0, 0.0, 0.0]]}, timeout=30)
+    env = {**project_env, "DLOPS_INPUT_LOG": str(project.served)}
+    with bentoml_serve("ppo", tag, env) as url:
+        observations = [[0.01 * i, 0.0, -0.01 * i, 0.0] for i in range(10)]
+        ok = httpx.post(f"{url}/act", json={"observations": observations}, timeout=30)
         assert ok.status_code == 200, ok.text
         assert ok.json()["model_version"] == outcome["champion"]
         refused = httpx.post(f"{url}/act", json={"observations": [[1e9, 0, 0, 0]]}, timeout=30)
         assert refused.status_code == 422, refused.text
+        check = served_drift(project, outcome["model_name"], outcome["champion"], rows=10)
+        assert [t["feature"] for t in check["tests"]] != [] and check["method"].startswith("per")

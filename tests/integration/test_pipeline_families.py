@@ -12,7 +12,13 @@ import httpx
 import numpy as np
 import pytest
 
-from tests.pipeline_helpers import asgi_client, assert_lineage, bentoml_serve, store_tag
+from tests.pipeline_helpers import (
+    asgi_client,
+    assert_lineage,
+    bentoml_serve,
+    served_drift,
+    store_tag,
+)
 
 pytestmark = pytest.mark.integration
 FAMILIES = ["mlp", "cnn", "rnn", "gan"]
@@ -167,8 +173,12 @@ def test_cnn_service(families_run, project_env):
         _refused(bad, "cnn")
 
 
-def test_rnn_service(families_run, project_env):
-    with bentoml_serve("rnn", store_tag("dlops-rnn"), project_env) as url:
+def test_rnn_service(families_run, project_env, project):
+    env = {**project_env, "DLOPS_INPUT_LOG": str(project.served)}
+    with bentoml_serve("rnn", store_tag("dlops-rnn"), env) as url:
+        for start in range(9):  # nine more histories: the drift check below needs ten
+            more = [350.0 + 0.03 * i for i in range(start, start + 60)]
+            assert httpx.post(f"{url}/forecast", json={"history": more}).status_code == 200
         history = [350.0 + 0.03 * i for i in range(60)]
         ok = httpx.post(f"{url}/forecast", json={"history": history}, timeout=30)
         assert ok.status_code == 200, ok.text
@@ -192,6 +202,8 @@ def test_rnn_service(families_run, project_env):
         _refused([*refused, nan], "rnn")
         assert "history[0]: Input should be a valid number" in refused[1].json()["error"]
         assert "at least 52" in refused[0].json()["error"]
+        check = served_drift(project, "dlops-rnn", "1", rows=10)
+        assert {t["feature"] for t in check["tests"]} == {"level", "seasonal_amplitude", "trend"}
 
 
 def test_gan_service(families_run, project_env):

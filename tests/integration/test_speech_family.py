@@ -183,19 +183,23 @@ def test_a_folder_without_transcripts_is_refused(project, tmp_path):
     assert "transcripts.csv is missing" in report.failures[0]
 
 
-def test_a_real_bentoml_serve_transcribes_over_http(speech_run, project_env):
+def test_a_real_bentoml_serve_transcribes_over_http(speech_run, project_env, project):
     import httpx
 
     from components.packaging import bento
     from components.registry.versions import version_settings
-    from tests.pipeline_helpers import bentoml_serve
+    from tests.pipeline_helpers import bentoml_serve, served_drift
 
-    settings = version_settings(speech_run["model_name"], speech_run["champion"])
-    tag = bento.import_version(settings, speech_run["champion"])
+    name, champion = speech_run["model_name"], speech_run["champion"]
+    settings = version_settings(name, champion)
+    tag = bento.import_version(settings, champion)
     clip = wav_bytes(tones("abba", np.random.default_rng(3)))
-    with bentoml_serve("speech", tag, project_env) as url:
-        ok = httpx.post(f"{url}/transcribe", files=[("audio", ("a.wav", clip))], timeout=30)
+    env = {**project_env, "DLOPS_INPUT_LOG": str(project.served)}
+    with bentoml_serve("speech", tag, env) as url:
+        ok = httpx.post(f"{url}/transcribe", files=[("audio", ("a.wav", clip))] * 10, timeout=30)
         assert ok.status_code == 200, ok.text
-        assert ok.json()["model_version"] == speech_run["champion"]
+        assert ok.json()["model_version"] == champion
         refused = httpx.post(f"{url}/transcribe", files=[("audio", ("x.wav", b"junk"))], timeout=30)
         assert 400 <= refused.status_code < 500, refused.text
+        check = served_drift(project, name, champion, rows=10)  # what was served, measured
+        assert check["method"].startswith("MMD on the mean log-mel spectrum")

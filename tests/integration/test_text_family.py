@@ -112,17 +112,19 @@ def test_undecodable_or_columnless_files_are_refused(project, tmp_path):
     assert "expect_column_to_exist(sentence)" in report.failures[0]
 
 
-def test_a_real_bentoml_serve_classifies_over_http(text_run, project_env):
+def test_a_real_bentoml_serve_classifies_over_http(text_run, project_env, project):
     import httpx
 
     from components.packaging import bento
     from components.registry.versions import version_settings
-    from tests.pipeline_helpers import bentoml_serve
+    from tests.pipeline_helpers import bentoml_serve, served_drift
 
     settings = version_settings(text_run["model_name"], text_run["champion"])
     tag = bento.import_version(settings, text_run["champion"])
-    with bentoml_serve("text", tag, project_env) as url:
-        ok = httpx.post(f"{url}/classify", json={"texts": ["snow falls in winter"]}, timeout=30)
+    env = {**project_env, "DLOPS_INPUT_LOG": str(project.served)}
+    with bentoml_serve("text", tag, env) as url:
+        texts = {"texts": ["snow falls in winter", *(f"rain on day {i}" for i in range(9))]}
+        ok = httpx.post(f"{url}/classify", json=texts, timeout=30)
         assert ok.status_code == 200, ok.text
         assert ok.json()["predictions"][0]["class"] in TOPICS
         assert ok.json()["model_version"] == text_run["champion"]
@@ -130,3 +132,6 @@ def test_a_real_bentoml_serve_classifies_over_http(text_run, project_env):
             sent = {"content": bad} if isinstance(bad, bytes) else {"json": bad}
             refused = httpx.post(f"{url}/classify", timeout=30, **sent)
             assert 400 <= refused.status_code < 500, (bad, refused.text)
+        check = served_drift(project, text_run["model_name"], text_run["champion"], rows=10)
+        assert check["method"].startswith("MMD on the champion's penultimate features")
+        assert {t["feature"] for t in check["tests"]} == {"characters", "words", "predicted_label"}

@@ -168,3 +168,38 @@ def test_drift_is_an_event_the_hooks_hear():
     note = Notification(event="drift_detected", family="mlp", model_name="dlops-mlp", version="2")
     assert note.summary() == "mlp v2: served inputs drifted from its training data"
     assert note.line().startswith("drift_detected:")
+
+
+def _tones(hz: float, n: int, seed: int) -> list[np.ndarray]:
+    """`n` one-second tones around `hz` at 16 kHz, at random levels, with a little noise."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(16_000) / 16_000
+    return [
+        rng.uniform(0.1, 0.5) * np.sin(2 * np.pi * hz * rng.uniform(0.9, 1.1) * t)
+        + rng.normal(0, 0.01, t.shape)
+        for _ in range(n)
+    ]
+
+
+def test_speech_logs_an_acoustic_summary_and_finds_a_new_channel():
+    from components.kinds import kinds
+    from components.kinds.speech_recognition import inference
+
+    card = inference.SpeechCard.model_construct(sample_rate=16_000, n_mels=40)
+    kind = kinds()["speech_recognition"]()
+    logged = inference.logged(card, _tones(300, 60, 0))
+    assert set(logged) == {"seconds", "loudness_db", "spectrum"}
+    assert logged["seconds"][0] == 1.0 and len(logged["spectrum"][0]) == 40 * 4  # float32s
+    reference = pd.DataFrame(logged)
+    same = pd.DataFrame(inference.logged(card, _tones(300, 40, 1)))
+    higher = pd.DataFrame(inference.logged(card, _tones(2500, 40, 2)))  # another voice / channel
+
+    def embedded(frame):
+        return kind.drift_embeddings(None, card, frame)
+
+    assert mmd_test(embedded(reference), embedded(same), permutations=100)[1] > 0.05
+    assert mmd_test(embedded(reference), embedded(higher), permutations=100)[1] < 0.02
+    moved = feature_tests(
+        kind.drift_features(None, card, reference), kind.drift_features(None, card, higher)
+    )
+    assert moved[0].feature == "spectral_centre_band" and moved[0].adjusted_p < 0.01

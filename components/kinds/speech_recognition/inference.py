@@ -54,19 +54,44 @@ def mel_filterbank(n_mels: int, rate: int, n_fft: int = N_FFT) -> torch.Tensor:
     return torch.as_tensor(np.maximum(0.0, np.minimum(rising, falling)).T, dtype=torch.float32)
 
 
+def raw_log_mel(audio: np.ndarray, card: SpeechCard) -> torch.Tensor:
+    """Log-mel frames (T, n_mels) of mono samples at the card's rate, not normalised."""
+    wave = torch.as_tensor(np.asarray(audio, dtype=np.float32))
+    if wave.numel() < N_FFT:
+        wave = torch.nn.functional.pad(wave, (0, N_FFT - wave.numel()))
+    spectrum = torch.stft(wave, N_FFT, HOP, window=torch.hann_window(N_FFT), return_complex=True)
+    power = spectrum.abs().pow(2).T  # (T, F)
+    return torch.log(power @ mel_filterbank(card.n_mels, card.sample_rate) + 1e-6)
+
+
 def log_mel(audio: np.ndarray, card: SpeechCard) -> torch.Tensor:
     """Log-mel frames (T, n_mels) of mono samples at the card's rate.
 
     Normalised per utterance (zero mean, unit variance per band): the recording level and
     channel do not matter.
     """
-    wave = torch.as_tensor(np.asarray(audio, dtype=np.float32))
-    if wave.numel() < N_FFT:
-        wave = torch.nn.functional.pad(wave, (0, N_FFT - wave.numel()))
-    spectrum = torch.stft(wave, N_FFT, HOP, window=torch.hann_window(N_FFT), return_complex=True)
-    power = spectrum.abs().pow(2).T  # (T, F)
-    mel = torch.log(power @ mel_filterbank(card.n_mels, card.sample_rate) + 1e-6)
+    mel = raw_log_mel(audio, card)
     return (mel - mel.mean(dim=0)) / (mel.std(dim=0) + 1e-5)
+
+
+def logged(card: SpeechCard, waves: list[np.ndarray]) -> dict[str, list]:
+    """Recordings as the served-input log keeps them: not the audio, its acoustic summary.
+
+    Duration (s), loudness (RMS, dBFS) and the mean log-mel spectrum (`n_mels` values): what
+    the drift check compares, in a few hundred bytes per recording.
+    """
+    seconds, loudness, spectra = [], [], []
+    for wave in waves:
+        wave = np.asarray(wave, dtype=np.float32)
+        seconds.append(len(wave) / card.sample_rate)
+        loudness.append(float(20 * np.log10(np.sqrt(np.mean(wave**2)) + 1e-9)))
+        spectra.append(raw_log_mel(wave, card).mean(dim=0).numpy().astype(np.float32).tobytes())
+    return {"seconds": seconds, "loudness_db": loudness, "spectrum": spectra}
+
+
+def spectra(frame) -> np.ndarray:
+    """The logged mean log-mel spectra (N, n_mels)."""
+    return np.stack([np.frombuffer(blob, dtype=np.float32) for blob in frame["spectrum"]])
 
 
 def decode(path, card: SpeechCard) -> np.ndarray:

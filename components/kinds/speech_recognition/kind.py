@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from components.kinds import memo
-from components.kinds.base import Kind, Split
+from components.kinds.base import Kind, Split, sample_rows
 from components.kinds.speech_recognition import data, inference, validation
 from components.kinds.speech_recognition import fit as training
 from components.project import DlopsError
@@ -177,6 +177,30 @@ class SpeechRecognition(Kind):
 
     def dataset_frame(self, folder: Path) -> pd.DataFrame:
         return data.read_transcripts(folder)
+
+    drift_space = "the mean log-mel spectrum (the log keeps no audio)"
+
+    def drift_reference(self, model, card, split: Split, settings, limit: int):
+        files = split.arrays("train")[0]
+        rows = sample_rows(len(files), limit)
+        waves = [data.read_audio(Path(files[i]), card.sample_rate) for i in rows]
+        return inference.logged(card, waves)
+
+    def drift_features(self, model, card, frame: pd.DataFrame) -> pd.DataFrame:
+        """Duration and loudness, and the spectrum's centre (mean mel band, power-weighted)."""
+        spectra = inference.spectra(frame)
+        power = np.exp(spectra - spectra.max(axis=1, keepdims=True))
+        centre = (power * np.arange(spectra.shape[1])).sum(axis=1) / power.sum(axis=1)
+        return pd.DataFrame(
+            {
+                "seconds": frame["seconds"].to_numpy(dtype=np.float64),
+                "loudness_db": frame["loudness_db"].to_numpy(dtype=np.float64),
+                "spectral_centre_band": centre,
+            }
+        )
+
+    def drift_embeddings(self, model, card, frame: pd.DataFrame) -> np.ndarray:
+        return inference.spectra(frame)
 
     def verdict(self, metrics: dict[str, float]) -> str | None:
         wer = metrics.get("test_wer")
