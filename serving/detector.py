@@ -17,7 +17,7 @@ from PIL.Image import Image as PILImage
 
 from components.kinds.object_detection import inference
 from components.kinds.object_detection.images import open_image
-from serving.common import bad_request, guarded, load, model_tag
+from serving.common import bad_request, guarded, load, log_inputs, model_tag
 
 HARD_MAX_BATCH = 64
 
@@ -31,6 +31,7 @@ class Service:
     def __init__(self) -> None:
         served = load(self.bento_model)
         self.model, self.card, self.lineage = served.model, served.card, served.lineage
+        self.inputs = served.inputs  # the served-input log (None: off)
         self.max_batch: int = min(served.max_batch or HARD_MAX_BATCH, HARD_MAX_BATCH)
 
     def _threshold(self, threshold: float) -> float | str:
@@ -71,6 +72,7 @@ class Service:
         if not isinstance(decoded, list):
             return decoded
         found = inference.detect(self.model, self.card, decoded, limit)
+        log_inputs(self.inputs, lambda: inference.logged(self.card, decoded, found, limit))
         answers = [
             {"width": image.width, "height": image.height, "detections": items}
             for image, items in zip(decoded, found, strict=True)

@@ -65,6 +65,10 @@ class CenterNet(nn.Module):
         self.box = nn.Sequential(_conv(h, h), nn.Conv2d(h, 4, 1))  # log w, log h, dx, dy
         nn.init.constant_(self.heatmap[-1].bias, -math.log((1 - PRIOR) / PRIOR))
 
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        """`x` (N, 3, S, S) → (N, w4): the backbone's last stage, averaged over the image."""
+        return self.stage4(self.stage3(self.stage2(self.stage1(x)))).mean(dim=(2, 3))
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """`x` (N, 3, S, S) in [0, 1] → (N, C + 4, S/4, S/4): heatmap logits, then box maps."""
         c2 = self.stage2(self.stage1(x))  # (N, w2, S/4, S/4)

@@ -95,20 +95,26 @@ def test_detect_answers_in_the_uploads_pixels_and_refuses_bad_uploads(detector_r
         assert too_many.status_code == 413
 
 
-def test_a_real_bentoml_serve_detects_over_http(detector_run, project_env):
+def test_a_real_bentoml_serve_detects_over_http(detector_run, project_env, project):
     import httpx
 
     from components.kinds.object_detection.data import scene
     from components.packaging import bento
     from components.registry.versions import version_settings
-    from tests.pipeline_helpers import bentoml_serve
+    from tests.pipeline_helpers import bentoml_serve, served_drift
 
-    settings = version_settings(detector_run["model_name"], detector_run["champion"])
-    tag = bento.import_version(settings, detector_run["champion"])
-    pixels, _ = scene(5_000_001, 64)
-    with bentoml_serve("detector", tag, project_env) as url:
-        ok = httpx.post(f"{url}/detect", files=[("images", ("a.png", png(pixels)))], timeout=30)
+    name, champion = detector_run["model_name"], detector_run["champion"]
+    settings = version_settings(name, champion)
+    tag = bento.import_version(settings, champion)
+    uploads = [("images", (f"{i}.png", png(scene(5_000_001 + i, 64)[0]))) for i in range(10)]
+    env = {**project_env, "DLOPS_INPUT_LOG": str(project.served)}
+    with bentoml_serve("detector", tag, env) as url:
+        ok = httpx.post(f"{url}/detect", files=uploads, timeout=30)
         assert ok.status_code == 200, ok.text
-        assert ok.json()["model_version"] == detector_run["champion"]
+        assert ok.json()["model_version"] == champion
         refused = httpx.post(f"{url}/detect", files=[("images", ("x.png", b"junk"))], timeout=30)
         assert 400 <= refused.status_code < 500, refused.text
+        check = served_drift(project, name, champion, rows=10)  # what was served, measured
+        assert check["method"].startswith("MMD on the champion's backbone features")
+        features = {t["feature"] for t in check["tests"]}
+        assert features == {"width", "height", "brightness", "detections", "mean_score"}

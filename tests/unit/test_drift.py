@@ -203,3 +203,41 @@ def test_speech_logs_an_acoustic_summary_and_finds_a_new_channel():
         kind.drift_features(None, card, reference), kind.drift_features(None, card, higher)
     )
     assert moved[0].feature == "spectral_centre_band" and moved[0].adjusted_p < 0.01
+
+
+def test_detection_logs_thumbnails_and_finds_a_darker_camera():
+    import torch
+    from PIL import Image
+
+    from components.kinds import kinds
+    from components.kinds.object_detection import inference
+    from components.kinds.object_detection.data import scene
+    from components.models.detector import CenterNet, DetectorConfig
+
+    torch.manual_seed(0)
+    model = CenterNet(DetectorConfig(widths=[8, 8, 16, 16], head=8), n_classes=3).eval()
+    card = inference.DetectionCard.model_construct(
+        classes=["a", "b", "c"], image_size=64, score_threshold=0.3
+    )
+    kind = kinds()["object_detection"]()
+
+    def frame(start: int, n: int, gain: float = 1.0) -> pd.DataFrame:
+        images = [Image.fromarray((scene(start + i, 64)[0] * gain).astype(np.uint8))
+                  for i in range(n)]  # fmt: skip
+        found = inference.detect(model, card, images)
+        return pd.DataFrame(inference.logged(card, images, found, card.score_threshold))
+
+    reference, same, darker = frame(0, 80), frame(1000, 40), frame(2000, 40, gain=0.5)
+    assert len(reference["thumbnail"][0]) == 3 * 32 * 32
+    other = inference.logged(card, [Image.new("RGB", (90, 40))], [[]], threshold=0.5)
+    assert np.isnan(other["detections"][0])  # found at a caller's threshold: not comparable
+
+    def embedded(f):
+        return kind.drift_embeddings(model, card, f)
+
+    assert mmd_test(embedded(reference), embedded(same), permutations=100)[1] > 0.05
+    assert mmd_test(embedded(reference), embedded(darker), permutations=100)[1] < 0.02
+    moved = feature_tests(
+        kind.drift_features(model, card, reference), kind.drift_features(model, card, darker)
+    )
+    assert moved[0].feature == "brightness" and moved[0].adjusted_p < 0.01

@@ -106,6 +106,59 @@ def detect(model, card: DetectionCard, images: list, threshold: float | None = N
     return [detections(r, card) for r in detect_arrays(model, x, sizes, limit)]
 
 
+THUMBNAIL = 32  # the served-input log keeps each image at this size (3 KB), not the upload
+
+
+def logged(card: DetectionCard, images: list, found: list | None = None,
+           threshold: float | None = None) -> dict[str, list]:  # fmt: skip
+    """Images as the served-input log keeps them: size, a 32x32 thumbnail, what was found.
+
+    The detections per image and their mean score are kept when they were found at the
+    model's own threshold (NaN otherwise: a caller's threshold would move them by itself).
+    """
+    own = found is not None and threshold == card.score_threshold
+    counts = [float(len(items)) if own else float("nan") for items in found or [None] * len(images)]
+    scores = [
+        float(np.mean([d["score"] for d in items])) if own and items else float("nan")
+        for items in found or [None] * len(images)
+    ]
+    thumbnails = [
+        (to_array(image, THUMBNAIL) * 255).round().astype(np.uint8).tobytes() for image in images
+    ]
+    return {
+        "width": [float(image.width) for image in images],
+        "height": [float(image.height) for image in images],
+        "thumbnail": thumbnails,
+        "detections": counts,
+        "mean_score": scores,
+    }
+
+
+def thumbnails(frame) -> np.ndarray:
+    """The logged thumbnails as images (N, 3, 32, 32) in [0, 1]."""
+    shape = (3, THUMBNAIL, THUMBNAIL)
+    blobs = [np.frombuffer(b, dtype=np.uint8).reshape(shape) for b in frame["thumbnail"]]
+    return np.stack(blobs).astype(np.float32) / 255
+
+
+@torch.inference_mode()
+def embeddings(model, card: DetectionCard, frame, batch: int = 64) -> np.ndarray:
+    """The backbone's pooled features (N, D) of the logged thumbnails.
+
+    Thumbnails are upsampled to the model's input size: training and served images take the
+    same path, so only what differs between them shows.
+    """
+    model.eval()
+    x = torch.as_tensor(thumbnails(frame))
+    out = []
+    for start in range(0, len(x), batch):
+        part = torch.nn.functional.interpolate(
+            x[start : start + batch], size=(card.image_size, card.image_size), mode="bilinear"
+        )
+        out.append(model.embed(part).float())
+    return torch.cat(out).numpy()
+
+
 def annotate(image, found: list[dict[str, Any]], classes: list[str]):
     """A copy of PIL image `image` with its detections drawn (box, label, score)."""
     from PIL import ImageDraw

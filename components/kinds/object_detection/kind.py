@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from components.kinds import memo
-from components.kinds.base import Kind, Split
+from components.kinds.base import Kind, Split, sample_rows
 from components.kinds.object_detection import data, inference, metrics, validation
 from components.kinds.object_detection import fit as training
 from components.kinds.object_detection.images import open_image, to_array
@@ -193,3 +193,27 @@ class ObjectDetection(Kind):
             if metrics["test_prior_map"] >= metrics["test_map"]:
                 said += ": the model does not beat the box prior"
         return said
+
+    drift_space = "the champion's backbone features of 32x32 thumbnails"
+
+    def drift_reference(self, model, card, split: Split, settings, limit: int):
+        """Training images, found by the champion at its own threshold, as the service logs."""
+        files = split.data["train"].files
+        images = [open_image(Path(files[i])) for i in sample_rows(len(files), limit)]
+        found = inference.detect(model, card, images)
+        return inference.logged(card, images, found, card.score_threshold)
+
+    def drift_features(self, model, card, frame: pd.DataFrame) -> pd.DataFrame:
+        """Image size and brightness; detections per image and their mean score."""
+        return pd.DataFrame(
+            {
+                "width": frame["width"].to_numpy(dtype=np.float64),
+                "height": frame["height"].to_numpy(dtype=np.float64),
+                "brightness": inference.thumbnails(frame).mean(axis=(1, 2, 3)),
+                "detections": frame["detections"].to_numpy(dtype=np.float64),
+                "mean_score": frame["mean_score"].to_numpy(dtype=np.float64),
+            }
+        )
+
+    def drift_embeddings(self, model, card, frame: pd.DataFrame) -> np.ndarray:
+        return inference.embeddings(model, card, frame)
