@@ -50,8 +50,10 @@ def trained(project, prefect_server, tmp_path_factory, hook):
         assert outcome["status"] == "ok" and outcome["champion"] == "1", outcome
     yield config
     for family, name in before.items():  # the other tests' default models stay theirs
-        path = project.work / "last_model" / family
-        path.write_text(name) if name else path.unlink(missing_ok=True)
+        if name:
+            project.remember_model(family, name)
+        else:
+            (project.work / "last_model" / family).unlink(missing_ok=True)
 
 
 def _logged_rows(project, model_name: str, version: str = "1") -> int:
