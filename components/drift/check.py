@@ -12,11 +12,14 @@ model version and a plot of the biggest shift.
 from __future__ import annotations
 
 import json
+import tempfile
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from components import tags as tag
-from components.evaluation.evaluate import DRIFT_REFERENCE
+from components.data.versioning import restore
+from components.evaluation.evaluate import DRIFT_REFERENCE, REFERENCE_ROWS, write_reference
 from components.kinds import kind_for
 from components.kinds.base import Kind
 from components.kinds.card import load_model
@@ -67,20 +70,37 @@ class DriftResult:
         return f"{head}, p={self.p_value:.3g} by {self.method}{moved})"
 
 
-def reference_of(model_name: str, version: str):
-    """The reference frame the version's training run logged; DlopsError when it has none."""
+def reference_of(project: Project, settings: FamilySettings, version: str, model, card):
+    """The reference frame the version's training run logged.
+
+    A version trained before drift checks has none: it is rebuilt from the version's own data
+    version (restored from DVC) and logged on its run, once.
+    """
     import pandas as pd
     from mlflow.artifacts import download_artifacts
     from mlflow.exceptions import MlflowException
 
-    run_id = version_info(model_name, version).run_id
+    info = version_info(settings.model_name, version)
     try:
-        path = download_artifacts(run_id=run_id, artifact_path=DRIFT_REFERENCE)
+        return pd.read_parquet(
+            download_artifacts(run_id=info.run_id, artifact_path=DRIFT_REFERENCE)
+        )
     except (MlflowException, OSError):
-        raise DlopsError(
-            f"{model_name} v{version} has no drift reference (its kind logs none, or it was "
-            "trained before drift checks): retrain it with `dlops retrain --force`"
-        ) from None
+        pass
+    data_version = info.tags.get(tag.DATA_VERSION)
+    if not data_version:
+        raise DlopsError(f"{settings.model_name} v{version}: no data version to rebuild its "
+                         "drift reference from")  # fmt: skip
+    kind = kind_for(settings.family)
+    project.work.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=project.work) as folder:
+        restore(project, data_version, Path(folder))
+        split = kind.load_split(Path(folder), settings)
+        columns = kind.drift_reference(model, card, split, settings, REFERENCE_ROWS)
+    path = project.work / "drift" / "references" / info.run_id / Path(DRIFT_REFERENCE).name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_reference(columns, path)
+    runs.log_artifact(info.run_id, path, str(Path(DRIFT_REFERENCE).parent))
     return pd.read_parquet(path)
 
 
@@ -111,9 +131,9 @@ def measure(
     if len(frame) < drift.min_window:
         result.reason = f"{len(frame)} served rows, fewer than drift.min_window={drift.min_window}"
         return result, None
-    reference = reference_of(name, version)
-    result.reference_rows = len(reference)
     model, card = load_model(local_model_dir(version_info(name, version).source))
+    reference = reference_of(project, settings, version, model, card)
+    result.reference_rows = len(reference)
     try:
         features = (
             kind.drift_features(model, card, reference),

@@ -7,9 +7,11 @@ Its own registered models (drift-mlp, drift-cnn): the other tests' champions sta
 
 import json
 import time
+from pathlib import Path
 
 import httpx
 import numpy as np
+import pandas as pd
 import pytest
 
 from tests.pipeline_helpers import bentoml_serve, registry_state, store_tag, webhook_receiver
@@ -70,6 +72,17 @@ def _wait_for_log(project, model_name: str, rows: int) -> None:
         time.sleep(0.5)
 
 
+def _reference_file(model_name: str, version: str) -> Path:
+    """The drift reference in the local artifact store of the version's training run."""
+    from urllib.parse import urlparse
+
+    from components.registry.versions import version_info
+    from components.tracking.runs import client
+
+    run = client().get_run(version_info(model_name, version).run_id)
+    return Path(urlparse(run.info.artifact_uri).path) / "drift" / "reference.parquet"
+
+
 def _check(config, family: str):
     from pipelines.drift import drift_pipeline
 
@@ -124,7 +137,12 @@ def table_loop(project, project_env, trained):
         checks["handful"] = _check(trained, "mlp")
         _send_rows(url, rows[5:])
         _wait_for_log(project, "drift-mlp", 300)
+        # as for a champion trained before drift checks: no reference logged on its run
+        reference = _reference_file("drift-mlp", "1")
+        checks["reference"] = pd.read_parquet(reference)
+        reference.unlink()
         checks["unshifted"] = _check(trained, "mlp")
+        checks["rebuilt"] = pd.read_parquet(_reference_file("drift-mlp", "1"))
         _, shifted = _table_rows(shift=True)
         _send_rows(url, shifted)
         _wait_for_log(project, "drift-mlp", 600)
@@ -157,6 +175,11 @@ def test_a_handful_of_requests_triggers_nothing(table_loop):
     assert check["status"] == "too few rows" and check["rows"] == 5
     assert not check["triggered"] and "min_window" in check["reason"]
     assert "retrain" not in table_loop["handful"]
+
+
+def test_a_champion_without_a_reference_gets_it_rebuilt_from_its_data_version(table_loop):
+    assert table_loop["unshifted"]["check"]["reference_rows"] == len(table_loop["reference"])
+    pd.testing.assert_frame_equal(table_loop["rebuilt"], table_loop["reference"])
 
 
 @pytest.mark.parametrize("loop", ["table_loop", "image_loop"])
