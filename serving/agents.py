@@ -14,13 +14,13 @@ import bentoml
 
 from components.kinds.game_agent import inference
 from components.kinds.game_agent.schemas import ActRequest, EpisodeRequest
-from serving.common import bad_request, guarded, load, log_inputs, model_tag
+from serving.common import InputLogging, bad_request, guarded, load, log_inputs, model_tag
 
 
 def agent_service(family: str):
     """The `Service` class of an agent family (serving/<family>.py assigns it)."""
 
-    class Service:
+    class Service(InputLogging):
         bento_model = bentoml.models.BentoModel(model_tag(family))
 
         def __init__(self) -> None:

@@ -17,11 +17,11 @@ import bentoml
 from components.kinds.image_classification import inference
 from components.kinds.image_classification.schemas import HARD_MAX_BATCH, PixelsRequest
 from components.project import DlopsError
-from serving.common import bad_request, guarded, load, log_inputs, model_tag
+from serving.common import InputLogging, bad_request, guarded, load, log_inputs, model_tag
 
 
 @bentoml.service(name="dlops-cnn", resources={"cpu": "1"}, traffic={"timeout": 30})
-class Service:
+class Service(InputLogging):
     """The CNN champion behind `/classify` and `/predict`; every answer names its lineage."""
 
     bento_model = bentoml.models.BentoModel(model_tag("cnn"))

@@ -15,6 +15,7 @@ from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
+import bentoml
 from starlette.responses import JSONResponse
 
 from components.runtime.input_log import InputLog, from_environment
@@ -60,7 +61,19 @@ def load(bento_model) -> Served:
     return Served(model, card, lineage, int(max_batch) if max_batch else None, inputs)
 
 
-def log_inputs(inputs: InputLog | None, build: Callable[[], dict[str, list]]) -> None:
+class InputLogging:
+    """Base of the services that log their inputs: the log is written out at shutdown."""
+
+    inputs: InputLog | None = None
+
+    @bentoml.on_shutdown
+    def close_input_log(self) -> None:
+        """Write what the input log still buffers (a stopped server loses no answered row)."""
+        if self.inputs is not None:
+            self.inputs.close()
+
+
+def log_inputs(inputs: InputLog | None, build: Callable[[], dict[str, Any]]) -> None:
     """Log the columns `build()` makes when the input log samples this request; never raises.
 
     `build` is the kind's `inference.logged` on the checked inputs: only called when sampled.

@@ -17,13 +17,13 @@ from PIL.Image import Image as PILImage
 
 from components.kinds.object_detection import inference
 from components.kinds.object_detection.images import open_image
-from serving.common import bad_request, guarded, load, log_inputs, model_tag
+from serving.common import InputLogging, bad_request, guarded, load, log_inputs, model_tag
 
 HARD_MAX_BATCH = 64
 
 
 @bentoml.service(name="dlops-detector", resources={"cpu": "1"}, traffic={"timeout": 60})
-class Service:
+class Service(InputLogging):
     """The detector champion behind `/detect` and `/annotate`; every answer names its lineage."""
 
     bento_model = bentoml.models.BentoModel(model_tag("detector"))

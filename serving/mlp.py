@@ -8,11 +8,11 @@ import bentoml
 
 from components.kinds.tabular_classification import inference
 from components.kinds.tabular_classification.schemas import HARD_MAX_BATCH, PredictRequest
-from serving.common import bad_request, guarded, load, log_inputs, model_tag
+from serving.common import InputLogging, bad_request, guarded, load, log_inputs, model_tag
 
 
 @bentoml.service(name="dlops-mlp", resources={"cpu": "1"}, traffic={"timeout": 30})
-class Service:
+class Service(InputLogging):
     """The MLP champion behind `/predict`; every answer names its model, data and lineage."""
 
     bento_model = bentoml.models.BentoModel(model_tag("mlp"))

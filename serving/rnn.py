@@ -8,11 +8,11 @@ import bentoml
 
 from components.kinds.forecasting import inference
 from components.kinds.forecasting.schemas import MAX_HISTORY, ForecastRequest
-from serving.common import bad_request, guarded, load, log_inputs, model_tag
+from serving.common import InputLogging, bad_request, guarded, load, log_inputs, model_tag
 
 
 @bentoml.service(name="dlops-rnn", resources={"cpu": "1"}, traffic={"timeout": 30})
-class Service:
+class Service(InputLogging):
     """The RNN champion behind `/forecast`; every answer names its model, data and lineage."""
 
     bento_model = bentoml.models.BentoModel(model_tag("rnn"))

@@ -13,13 +13,13 @@ from typing import Any
 import bentoml
 
 from components.kinds.speech_recognition import inference
-from serving.common import bad_request, guarded, load, log_inputs, model_tag
+from serving.common import InputLogging, bad_request, guarded, load, log_inputs, model_tag
 
 HARD_MAX_BATCH = 64
 
 
 @bentoml.service(name="dlops-speech", resources={"cpu": "1"}, traffic={"timeout": 60})
-class Service:
+class Service(InputLogging):
     """The speech champion behind `/transcribe`; every answer names its model and lineage."""
 
     bento_model = bentoml.models.BentoModel(model_tag("speech"))

@@ -8,11 +8,11 @@ import bentoml
 
 from components.kinds.text_classification import inference
 from components.kinds.text_classification.schemas import HARD_MAX_BATCH, ClassifyRequest
-from serving.common import bad_request, guarded, load, log_inputs, model_tag
+from serving.common import InputLogging, bad_request, guarded, load, log_inputs, model_tag
 
 
 @bentoml.service(name="dlops-text", resources={"cpu": "1"}, traffic={"timeout": 30})
-class Service:
+class Service(InputLogging):
     """The text champion behind `/classify`; every answer names its model, data and lineage."""
 
     bento_model = bentoml.models.BentoModel(model_tag("text"))

@@ -253,7 +253,7 @@ def served_drift(project, model_name: str, version: str, rows: int) -> dict:
     while len(read_window(folder, rows + 1)) < rows:
         assert time.monotonic() < deadline, f"{model_name}: {rows} served rows not logged"
         time.sleep(0.5)
-    time.sleep(1.5)  # one more flush: nothing beyond what was answered
+    time.sleep(2.5)  # one more flush: nothing beyond what was answered
     assert len(read_window(folder, rows + 1)) == rows  # refused requests log nothing
     settings = version_settings(model_name, version)
     drift = DriftSettings(window=rows, min_window=rows, permutations=50)

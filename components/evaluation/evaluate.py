@@ -18,7 +18,7 @@ DRIFT_REFERENCE = "drift/reference.parquet"  # the run's artifact: its training 
 REFERENCE_ROWS = 2000
 
 
-def write_reference(columns: dict[str, list], path: Path) -> None:
+def write_reference(columns: dict, path: Path) -> None:
     """The reference rows as one Parquet file, in the served-input log's form."""
     import pyarrow as pa
     import pyarrow.parquet as pq

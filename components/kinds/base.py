@@ -208,7 +208,7 @@ class Kind(ABC):
 
     def drift_reference(
         self, model, card: ModelCard, split: Split, settings: FamilySettings, limit: int
-    ) -> dict[str, list] | None:
+    ) -> dict[str, Any] | None:
         """What the model learned from, as its service logs served inputs; None: no drift check.
 
         Columns of (at most `limit` seeded rows of) the training part, built by the kind's

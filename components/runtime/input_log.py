@@ -18,10 +18,20 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 ROOT_ENV = "DLOPS_INPUT_LOG"  # the log's root folder; unset or empty: nothing is logged
 RATE_ENV = "DLOPS_INPUT_SAMPLE_RATE"
 MAX_ROWS_ENV = "DLOPS_INPUT_MAX_ROWS"
 ID, TIME = "_id", "_time"  # every row's id (a labels file names rows by it) and its Unix time
+
+
+def _warm_up() -> None:
+    """Import what writing a file imports (pyarrow, and the pandas it loads: ~0.5 s)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.table({ID: ["x"], TIME: np.zeros(1)}), pa.BufferOutputStream())
 
 
 def folder_of(root: Path, model_name: str, version: str) -> Path:
@@ -37,7 +47,7 @@ class InputLog:
         folder: Path,
         sample_rate: float = 1.0,
         max_rows: int = 50_000,
-        flush_s: float = 1.0,
+        flush_s: float = 2.0,
         seed: int | None = None,
     ) -> None:
         if not 0 <= sample_rate <= 1:
@@ -48,7 +58,11 @@ class InputLog:
         self.flush_s = flush_s
         self._random = random.Random(seed)
         self._lock = threading.Lock()
-        self._buffer: list[dict[str, Any]] = []
+        self._buffer: list[tuple[str, float, int, dict[str, list]]] = []  # one per request
+        self._rows = 0
+        self._counts: dict[str, int] = {}  # rows per file, as read once
+        _warm_up()  # at start-up, not under the first requests
+
         self._wake = threading.Event()
         self._closed = False
         self._thread = threading.Thread(target=self._run, name="dlops-input-log", daemon=True)
@@ -60,39 +74,47 @@ class InputLog:
             return False
         return self.sample_rate >= 1 or self._random.random() < self.sample_rate
 
-    def record(self, columns: dict[str, list]) -> None:
-        """Log one request's rows (`columns`: name → one value per row)."""
+    def record(self, columns: dict[str, Any]) -> None:
+        """Log one request's rows (`columns`: name → a list or array, one value per row).
+
+        Only appends: the writer thread builds the file. Every request logs the same columns.
+        """
         if self._closed:
             return
         n = len(next(iter(columns.values()), []))
         if n == 0:
             return
-        now = time.time()
-        request = uuid.uuid4().hex[:12]
-        rows = [
-            {ID: f"{request}-{i}", TIME: now, **{k: v[i] for k, v in columns.items()}}
-            for i in range(n)
-        ]
         with self._lock:
-            if len(self._buffer) < self.max_rows:  # a stalled disk never grows memory unbounded
-                self._buffer.extend(rows[: self.max_rows - len(self._buffer)])
+            if self._rows < self.max_rows:  # a stalled disk never grows memory unbounded
+                self._buffer.append((uuid.uuid4().hex[:12], time.time(), n, columns))
+                self._rows += n
 
     def flush(self) -> int:
         """Write the buffer as one file now; the number of rows written."""
         with self._lock:
-            rows, self._buffer = self._buffer, []
-        if not rows:
+            requests, self._buffer, self._rows = self._buffer, [], 0
+        if not requests:
             return 0
         import pyarrow as pa
         import pyarrow.parquet as pq
 
+        table: dict[str, Any] = {
+            ID: [f"{request}-{i}" for request, _, n, _ in requests for i in range(n)],
+            TIME: np.repeat([when for _, when, _, _ in requests], [n for _, _, n, _ in requests]),
+        }
+        for name in requests[0][3]:
+            parts = [columns[name] for _, _, _, columns in requests]
+            if isinstance(parts[0], np.ndarray):  # numbers: no Python loop (one kind's columns)
+                table[name] = np.concatenate(parts)
+            else:
+                table[name] = [value for part in parts for value in part]
         self.folder.mkdir(parents=True, exist_ok=True)
         name = f"part-{time.time_ns()}-{os.getpid()}.parquet"
         partial = self.folder / f".{name}.partial"
-        pq.write_table(pa.Table.from_pylist(rows), partial)
+        pq.write_table(pa.table(table), partial)
         partial.rename(self.folder / name)  # readers never see half a file
         self._trim()
-        return len(rows)
+        return len(table[ID])
 
     def _trim(self) -> None:
         """Delete the oldest files while the rest still hold `max_rows`."""
@@ -103,11 +125,14 @@ class InputLog:
         for path in files:
             if kept >= self.max_rows:
                 path.unlink(missing_ok=True)
+                self._counts.pop(path.name, None)
                 continue
-            try:
-                kept += pq.ParquetFile(path).metadata.num_rows
-            except OSError:  # removed by another worker meanwhile
-                continue
+            if path.name not in self._counts:  # files never change: each is read once
+                try:
+                    self._counts[path.name] = pq.ParquetFile(path).metadata.num_rows
+                except OSError:  # removed by another worker meanwhile
+                    continue
+            kept += self._counts[path.name]
 
     def _run(self) -> None:
         while not self._closed:

@@ -65,7 +65,7 @@ def _logged_rows(project, model_name: str, version: str = "1") -> int:
 
 
 def _wait_for_log(project, model_name: str, rows: int) -> None:
-    """The service writes its log every second: wait until `rows` rows are there."""
+    """The service writes its log every 2 seconds: wait until `rows` rows are there."""
     deadline = time.monotonic() + 30
     while _logged_rows(project, model_name) < rows:
         assert time.monotonic() < deadline, f"{model_name}: served inputs not logged"

@@ -108,9 +108,9 @@ def play(model, spec: EnvironmentSpec, seed: int, render: bool = False,
     return total, steps, frames
 
 
-def logged(card: AgentCard, x: np.ndarray) -> dict[str, list]:
+def logged(card: AgentCard, x: np.ndarray) -> dict[str, np.ndarray]:
     """Observations as the served-input log keeps them: columns o0, o1, ... (the model's)."""
-    return {f"o{j}": x[:, j].astype(float).tolist() for j in range(card.observation_size)}
+    return {f"o{j}": x[:, j] for j in range(card.observation_size)}
 
 
 def random_policy(env, observation) -> int:

@@ -46,9 +46,9 @@ def matrix(card: TabularCard, rows: list | None = None, records: list | None = N
     return np.asarray(out, dtype=np.float32).reshape(len(out), width)
 
 
-def logged(card: TabularCard, x: np.ndarray) -> dict[str, list]:
+def logged(card: TabularCard, x: np.ndarray) -> dict[str, np.ndarray]:
     """Rows as the served-input log keeps them: one column per feature."""
-    return {name: x[:, i].astype(float).tolist() for i, name in enumerate(card.features)}
+    return {name: x[:, i] for i, name in enumerate(card.features)}  # views, not copies
 
 
 def classify(model, card: TabularCard, x: np.ndarray) -> list[dict[str, Any]]:
