@@ -407,6 +407,11 @@ class DriftSettings(_Strict):
     def _window_holds_minimum(self) -> DriftSettings:
         if self.min_window > self.window:
             raise ValueError(f"min_window ({self.min_window}) exceeds window ({self.window})")
+        if 1 / (self.permutations + 1) >= self.alpha:  # the smallest p-value they can give
+            raise ValueError(
+                f"permutations ({self.permutations}) cannot give a p-value below alpha "
+                f"({self.alpha}): use at least {int(1 / self.alpha)}"
+            )
         return self
 
 

@@ -520,6 +520,8 @@ def drift(
         typer.echo(json.dumps(rows, indent=2))
     else:
         print_drift(rows)
+    if any(row.get("error") for row in rows):
+        raise typer.Exit(1)
 
 
 def _champions(

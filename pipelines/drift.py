@@ -52,7 +52,8 @@ def drift_pipeline(
 ) -> list[dict]:
     """Check each model (family → registered model) for drift; retrain the ones that drifted.
 
-    Returns one row per model: the check's result and, when it triggered, the retrain's outcome.
+    Returns one row per model: the check's result (None: not checked; `error` when the check
+    failed) and, when it triggered, the retrain's outcome.
     """
     project = Project.current()
     setup_environment(project)
@@ -60,8 +61,14 @@ def drift_pipeline(
     drift = drift or pipeline.drift
     rows = []
     for family, name in models.items():
-        settings = model_settings(project, family, name, config, overrides or [])
-        result = steps.checked_for_drift(project, settings, drift, pipeline.notify)
+        try:
+            settings = model_settings(project, family, name, config, overrides or [])
+            result = steps.checked_for_drift(project, settings, drift, pipeline.notify)
+        except Exception as exc:  # one model's failed check does not stop the others
+            error = f"{type(exc).__name__}: {exc}"
+            print(f"{name}: the drift check failed ({error})")
+            rows.append({"family": family, "model_name": name, "check": None, "error": error})
+            continue
         row = {"family": family, "model_name": name, "check": asdict(result) if result else None}
         if result is not None and result.triggered:
             [row["retrain"]] = training_pipeline(

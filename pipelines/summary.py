@@ -198,7 +198,8 @@ def print_drift(rows: list[dict]) -> None:
     for row in rows:
         check = row["check"]
         if check is None:
-            table.add_row(row["model_name"], "-", "-", "-", "-", "not checked", "-", "-")
+            status = "check failed" if row.get("error") else "not checked"
+            table.add_row(row["model_name"], "-", "-", "-", "-", status, row.get("error", "-"), "-")
             continue
         then = check["reason"]
         if retrain := row.get("retrain"):

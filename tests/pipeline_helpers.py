@@ -256,7 +256,7 @@ def served_drift(project, model_name: str, version: str, rows: int) -> dict:
     time.sleep(2.5)  # one more flush: nothing beyond what was answered
     assert len(read_window(folder, rows + 1)) == rows  # refused requests log nothing
     settings = version_settings(model_name, version)
-    drift = DriftSettings(window=rows, min_window=rows, permutations=50)
+    drift = DriftSettings(window=rows, min_window=rows, permutations=100)
     result, _ = measure(project, settings, drift)
     assert result.p_value is not None and result.status in ("drift", "no drift"), result
     return asdict(result)

@@ -17,6 +17,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from components import tags as tag
 from components.data.versioning import restore
 from components.evaluation.evaluate import DRIFT_REFERENCE, REFERENCE_ROWS, write_reference
@@ -163,7 +165,8 @@ def last_trigger(experiment_id: str, model_name: str) -> float | None:
     found = runs.client().search_runs(
         [experiment_id],
         filter_string=(
-            f"tags.`{tag.MODEL}` = '{model_name}' and tags.`{tag.DRIFT_TRIGGERED}` = 'true'"
+            f"tags.`{tag.MODEL}` = '{model_name}' and tags.`{tag.DRIFT_TRIGGERED}` = 'true' "
+            "and attributes.status = 'FINISHED'"
         ),
         order_by=["attributes.start_time DESC"],
         max_results=1,
@@ -190,7 +193,11 @@ def decide_trigger(result: DriftResult, drift: DriftSettings, last: float | None
 def check(
     project: Project, settings: FamilySettings, drift: DriftSettings, window: int | None = None
 ) -> DriftResult:
-    """Measure drift, decide the trigger and record both as a run of the `drift` experiment."""
+    """Measure drift, decide the trigger and record both as a run of the `drift` experiment.
+
+    The run is tagged `drift.triggered` last, once its evidence is logged: a check that fails
+    half-way is a FAILED run that holds no cool-down.
+    """
     result, features = measure(project, settings, drift, window)
     experiment_id = runs.ensure_experiment(project, tag.DRIFT_EXPERIMENT)
     decide_trigger(result, drift, last_trigger(experiment_id, result.model_name))
@@ -204,12 +211,25 @@ def check(
             tag.MODEL: result.model_name,
             tag.MODEL_VERSION: result.version,
             tag.DRIFT_STATUS: result.status,
-            tag.DRIFT_TRIGGERED: str(result.triggered).lower(),
             "drift.moved": ", ".join(result.moved)[:5000],
             "drift.reason": result.reason[:5000],
         },
     )
     result.run_id = run_id = run.info.run_id
+    try:
+        _log_evidence(project, result, features, drift, window)
+        runs.set_tags(run_id, {tag.DRIFT_TRIGGERED: str(result.triggered).lower()})
+    except BaseException:
+        runs.end_run(run_id, ok=False)
+        raise
+    runs.end_run(run_id, ok=True)
+    return result
+
+
+def _log_evidence(project: Project, result: DriftResult, features, drift: DriftSettings,
+                  window: int | None) -> None:  # fmt: skip
+    """The check's params, metrics, feature table and the plot of the biggest shift."""
+    run_id = result.run_id
     runs.log_params(
         run_id,
         {
@@ -231,15 +251,16 @@ def check(
     table = folder / "features.json"
     table.write_text(json.dumps(result.tests, indent=1))
     runs.log_artifact(run_id, table, "drift")
-    if features is not None and result.tests:
-        top = FeatureTest(**result.tests[0])
+    if features is None or not result.tests:
+        return
+    top = FeatureTest(**result.tests[0])
+    reference, current = (f[top.feature].to_numpy(dtype=float) for f in features)
+    reference, current = reference[np.isfinite(reference)], current[np.isfinite(current)]
+    if len(reference) and len(current):
         title = (
             f"{result.model_name} v{result.version}: {top.feature} "
             f"({top.test} {top.statistic:.3g}, adjusted p={top.adjusted_p:.2g})"
         )
-        reference, current = (f[top.feature].to_numpy(dtype=float) for f in features)
         plot = plot_shift(reference, current, top.feature, title, folder / "biggest_shift.png")
         result.plot = str(plot)
         runs.log_artifact(run_id, plot, "drift")
-    runs.end_run(run_id, ok=True)
-    return result

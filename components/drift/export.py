@@ -55,6 +55,9 @@ def read_labels(path: Path) -> dict[str, str]:
         raise DlopsError(f"--labels: {path} has rows with an empty label (rows {empty[:5]})")
     if table[ID].duplicated().any():
         raise DlopsError(f"--labels: {path} names a row id twice")
+    unsafe = sorted({v for v in table["label"] if v in (".", "..") or "/" in v or "\\" in v})
+    if unsafe:  # a label becomes a folder name (image classes)
+        raise DlopsError(f"--labels: {path} has labels that are not names: {unsafe[:5]}")
     return dict(zip(table[ID], table["label"], strict=True))
 
 

@@ -26,6 +26,24 @@ def write_reference(columns: dict, path: Path) -> None:
     pq.write_table(pa.table(columns), path)
 
 
+def log_reference(run_id: str, kind, model, card, split, settings, folder: Path) -> None:
+    """Log what `dlops drift` compares served inputs with; a failure only warns.
+
+    The model is no worse without it: the first drift check rebuilds it from the data version.
+    """
+    try:
+        reference = kind.drift_reference(model, card, split, settings, REFERENCE_ROWS)
+        if reference is None:
+            return
+        path = folder / DRIFT_REFERENCE
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_reference(reference, path)
+    except Exception as exc:  # never fails the training run
+        print(f"warning: no drift reference logged ({type(exc).__name__}: {exc})")
+        return
+    runs.log_artifact(run_id, path, str(Path(DRIFT_REFERENCE).parent))
+
+
 def evaluate_run(project: Project, settings: FamilySettings, run_id: str) -> dict[str, float]:
     """Score the run's best weights on the test split; log the metrics, plots and the model."""
     kind = kind_for(settings.family)
@@ -37,12 +55,7 @@ def evaluate_run(project: Project, settings: FamilySettings, run_id: str) -> dic
     history = json.loads((folder / "history.json").read_text())
     for plot in kind.plots(model, card, split, history, folder):
         runs.log_artifact(run_id, plot, "plots")
-    reference = kind.drift_reference(model, card, split, settings, REFERENCE_ROWS)
-    if reference is not None:  # what `dlops drift` compares the served inputs with
-        path = folder / DRIFT_REFERENCE
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_reference(reference, path)
-        runs.log_artifact(run_id, path, str(Path(DRIFT_REFERENCE).parent))
+    log_reference(run_id, kind, model, card, split, settings, folder)
     model_uri = log_model(run_id, folder / "model", kind.example(split))
     runs.set_tags(run_id, {tag.MODEL_URI: model_uri})
     if said := kind.verdict(metrics):

@@ -10,6 +10,7 @@ name>/v<version>/`.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import threading
@@ -108,11 +109,20 @@ class InputLog:
                 table[name] = np.concatenate(parts)
             else:
                 table[name] = [value for part in parts for value in part]
-        self.folder.mkdir(parents=True, exist_ok=True)
         name = f"part-{time.time_ns()}-{os.getpid()}.parquet"
         partial = self.folder / f".{name}.partial"
-        pq.write_table(pa.table(table), partial)
-        partial.rename(self.folder / name)  # readers never see half a file
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            pq.write_table(pa.table(table), partial)
+            partial.rename(self.folder / name)  # readers never see half a file
+        except Exception:
+            with contextlib.suppress(OSError):
+                partial.unlink(missing_ok=True)
+            with self._lock:  # kept for the next try, within the bound
+                if self._rows + len(table[ID]) <= self.max_rows:
+                    self._buffer[:0] = requests
+                    self._rows += len(table[ID])
+            raise
         self._trim()
         return len(table[ID])
 

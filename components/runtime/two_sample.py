@@ -28,7 +28,9 @@ class FeatureTest:
     current_mean: float
 
     def row(self) -> dict:
-        return asdict(self)
+        """As JSON-ready data: a mean of no finite value is None, not NaN."""
+        return {k: None if isinstance(v, float) and not np.isfinite(v) else v
+                for k, v in asdict(self).items()}  # fmt: skip
 
 
 def _categorical(reference: np.ndarray, current: np.ndarray) -> bool:

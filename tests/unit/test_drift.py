@@ -241,3 +241,37 @@ def test_detection_logs_thumbnails_and_finds_a_darker_camera():
         kind.drift_features(model, card, reference), kind.drift_features(model, card, darker)
     )
     assert moved[0].feature == "brightness" and moved[0].adjusted_p < 0.01
+
+
+def test_too_few_permutations_for_alpha_are_refused():
+    with pytest.raises(ValidationError, match="cannot give a p-value below alpha"):
+        DriftSettings(alpha=0.01, permutations=50)
+    assert DriftSettings(alpha=0.05, permutations=50).permutations == 50
+
+
+def test_labels_that_are_not_names_are_refused(tmp_path):
+    labels = tmp_path / "labels.csv"
+    labels.write_text("_id,label\na,../outside\nb,cat\n")
+    with pytest.raises(DlopsError, match="not names"):
+        read_labels(labels)
+
+
+def test_a_failed_write_keeps_the_rows_for_the_next_try(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("a file where the log's folder should be")
+    log = InputLog(blocker / "v1", flush_s=60)
+    log.record({"x": [1.0, 2.0]})
+    with pytest.raises(OSError):
+        log.flush()
+    log.folder = tmp_path / "v1"  # the disk is back
+    assert log.flush() == 2
+    log.close()
+    assert list(read_window(tmp_path / "v1", 10)["x"]) == [1.0, 2.0]
+
+
+def test_feature_rows_are_json_without_nan():
+    import json
+
+    reference = pd.DataFrame({"a": [np.nan] * 5, "b": np.arange(5.0)})
+    rows = [t.row() for t in feature_tests(reference, reference)]
+    assert "NaN" not in json.dumps(rows)

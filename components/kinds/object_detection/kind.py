@@ -199,9 +199,14 @@ class ObjectDetection(Kind):
     def drift_reference(self, model, card, split: Split, settings, limit: int):
         """Training images, found by the champion at its own threshold, as the service logs."""
         files = split.data["train"].files
-        images = [open_image(Path(files[i])) for i in sample_rows(len(files), limit)]
-        found = inference.detect(model, card, images)
-        return inference.logged(card, images, found, card.score_threshold)
+        rows = sample_rows(len(files), limit)
+        columns: dict[str, list] = {}
+        for start in range(0, len(rows), 64):  # a batch of decoded images at a time
+            images = [open_image(Path(files[i])) for i in rows[start : start + 64]]
+            found = inference.detect(model, card, images)
+            for name, values in inference.logged(card, images, found, card.score_threshold).items():
+                columns.setdefault(name, []).extend(values)
+        return columns
 
     def drift_features(self, model, card, frame: pd.DataFrame) -> pd.DataFrame:
         """Image size and brightness; detections per image and their mean score."""
