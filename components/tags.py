@@ -45,6 +45,13 @@ LEDGER_EXPERIMENT = "promotions"
 GATE_DECISION = "gate.decision"
 GATE_METRIC = "gate.metric"
 
+# The drift loop.
+DRIFT_EXPERIMENT = "drift"  # one run per drift check
+CAUSE = "dlops.cause"  # on a training run: `drift:<run id>` of the check that caused it
+DRIFT_STATUS = "drift.status"  # drift | no drift | too few rows
+DRIFT_TRIGGERED = "drift.triggered"  # "true" when the check triggered a retrain
+MODEL_VERSION = "model_version"
+
 
 def lineage_tags(
     family: str, data_version: str, commit: str, config_hash: str, device: str
@@ -57,11 +64,3 @@ def lineage_tags(
         CONFIG_HASH: config_hash,
         DEVICE: device,
     }
-
-
-# the drift loop
-DRIFT_EXPERIMENT = "drift"  # one run per drift check
-CAUSE = "dlops.cause"  # on a training run and its ledger entry: `drift:<run id>` that caused it
-DRIFT_STATUS = "drift.status"  # drift | no drift | too few rows
-DRIFT_TRIGGERED = "drift.triggered"  # "true" when the check triggered a retrain
-MODEL_VERSION = "model_version"

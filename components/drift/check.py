@@ -110,9 +110,7 @@ def _stamp(seconds: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(seconds))
 
 
-def measure(
-    project: Project, settings: FamilySettings, drift: DriftSettings, window: int | None = None
-):
+def measure(project: Project, settings: FamilySettings, drift: DriftSettings):
     """Compare the champion's latest served inputs with its reference (no run, no trigger).
 
     Returns:
@@ -126,7 +124,7 @@ def measure(
     kind = kind_for(family)
     if type(kind).drift_features is Kind.drift_features:
         raise DlopsError(f"{family}: drift is not measured for the {kind.name} kind yet")
-    frame = read_window(folder_of(project.served, name, version), window or drift.window)
+    frame = read_window(folder_of(project.served, name, version), drift.window)
     result = DriftResult(family, name, version, "too few rows", rows=len(frame))
     if len(frame):
         result.window_start, result.window_end = (_stamp(frame[TIME].iloc[i]) for i in (0, -1))
@@ -190,15 +188,13 @@ def decide_trigger(result: DriftResult, drift: DriftSettings, last: float | None
         result.reason = "drift beyond drift.alpha: retrain through the gate"
 
 
-def check(
-    project: Project, settings: FamilySettings, drift: DriftSettings, window: int | None = None
-) -> DriftResult:
+def check(project: Project, settings: FamilySettings, drift: DriftSettings) -> DriftResult:
     """Measure drift, decide the trigger and record both as a run of the `drift` experiment.
 
     The run is tagged `drift.triggered` last, once its evidence is logged: a check that fails
     half-way is a FAILED run that holds no cool-down.
     """
-    result, features = measure(project, settings, drift, window)
+    result, features = measure(project, settings, drift)
     experiment_id = runs.ensure_experiment(project, tag.DRIFT_EXPERIMENT)
     decide_trigger(result, drift, last_trigger(experiment_id, result.model_name))
     stamp = time.strftime("%Y-%m-%d %H:%M:%S")
@@ -217,7 +213,7 @@ def check(
     )
     result.run_id = run_id = run.info.run_id
     try:
-        _log_evidence(project, result, features, drift, window)
+        _log_evidence(project, result, features, drift)
         runs.set_tags(run_id, {tag.DRIFT_TRIGGERED: str(result.triggered).lower()})
     except BaseException:
         runs.end_run(run_id, ok=False)
@@ -226,14 +222,13 @@ def check(
     return result
 
 
-def _log_evidence(project: Project, result: DriftResult, features, drift: DriftSettings,
-                  window: int | None) -> None:  # fmt: skip
+def _log_evidence(project: Project, result: DriftResult, features, drift: DriftSettings) -> None:
     """The check's params, metrics, feature table and the plot of the biggest shift."""
     run_id = result.run_id
     runs.log_params(
         run_id,
         {
-            "window": str(window or drift.window),
+            "window": str(drift.window),
             "window_start": result.window_start,
             "window_end": result.window_end,
             "method": result.method,

@@ -181,6 +181,20 @@ def _tones(hz: float, n: int, seed: int) -> list[np.ndarray]:
     ]
 
 
+def _assert_finds_only_the_shift(kind, model, card, reference, same, shifted, feature: str):
+    """The kind's MMD passes a resample and finds the shift; `feature` moved most."""
+
+    def embedded(frame):
+        return kind.drift_embeddings(model, card, frame)
+
+    assert mmd_test(embedded(reference), embedded(same), permutations=100)[1] > 0.05
+    assert mmd_test(embedded(reference), embedded(shifted), permutations=100)[1] < 0.02
+    moved = feature_tests(
+        kind.drift_features(model, card, reference), kind.drift_features(model, card, shifted)
+    )
+    assert moved[0].feature == feature and moved[0].adjusted_p < 0.01
+
+
 def test_speech_logs_an_acoustic_summary_and_finds_a_new_channel():
     from components.kinds import kinds
     from components.kinds.speech_recognition import inference
@@ -194,15 +208,7 @@ def test_speech_logs_an_acoustic_summary_and_finds_a_new_channel():
     same = pd.DataFrame(inference.logged(card, _tones(300, 40, 1)))
     higher = pd.DataFrame(inference.logged(card, _tones(2500, 40, 2)))  # another voice / channel
 
-    def embedded(frame):
-        return kind.drift_embeddings(None, card, frame)
-
-    assert mmd_test(embedded(reference), embedded(same), permutations=100)[1] > 0.05
-    assert mmd_test(embedded(reference), embedded(higher), permutations=100)[1] < 0.02
-    moved = feature_tests(
-        kind.drift_features(None, card, reference), kind.drift_features(None, card, higher)
-    )
-    assert moved[0].feature == "spectral_centre_band" and moved[0].adjusted_p < 0.01
+    _assert_finds_only_the_shift(kind, None, card, reference, same, higher, "spectral_centre_band")
 
 
 def test_detection_logs_thumbnails_and_finds_a_darker_camera():
@@ -232,15 +238,7 @@ def test_detection_logs_thumbnails_and_finds_a_darker_camera():
     other = inference.logged(card, [Image.new("RGB", (90, 40))], [[]], threshold=0.5)
     assert np.isnan(other["detections"][0])  # found at a caller's threshold: not comparable
 
-    def embedded(f):
-        return kind.drift_embeddings(model, card, f)
-
-    assert mmd_test(embedded(reference), embedded(same), permutations=100)[1] > 0.05
-    assert mmd_test(embedded(reference), embedded(darker), permutations=100)[1] < 0.02
-    moved = feature_tests(
-        kind.drift_features(model, card, reference), kind.drift_features(model, card, darker)
-    )
-    assert moved[0].feature == "brightness" and moved[0].adjusted_p < 0.01
+    _assert_finds_only_the_shift(kind, model, card, reference, same, darker, "brightness")
 
 
 def test_too_few_permutations_for_alpha_are_refused():
