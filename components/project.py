@@ -22,6 +22,8 @@ QUIET_ENV = {
     "DVC_NO_ANALYTICS": "1",
     "PREFECT_UI_ENABLED": "false",
     "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
+    # a tracking server's "View run ... at" line per ended run: the summary names the UI once
+    "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT": "true",
 }
 
 
@@ -76,16 +78,10 @@ class Project:
         """A training run's local folder: checkpoints, best weights and card, plots."""
         return self.work / "runs" / run_id
 
-    def last_model(self, family: str) -> str | None:
-        """The registered model the family's latest `dlops run` trained (None before any)."""
+    def legacy_default(self, family: str) -> str | None:
+        """The family's default model as dlops before 0.2 kept it: in this checkout only."""
         path = self.work / "last_model" / family
         return path.read_text().strip() or None if path.is_file() else None
-
-    def remember_model(self, family: str, model_name: str) -> None:
-        """Make `model_name` the family's default for serve, status, history, promote..."""
-        path = self.work / "last_model" / family
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(model_name + "\n")
 
     def tracking_uri(self) -> str:
         """`MLFLOW_TRACKING_URI` if set, else SQLite in `mlflow/`."""
@@ -93,6 +89,17 @@ class Project:
 
     def artifact_root(self) -> str:
         return (self.mlflow_dir / "artifacts").as_uri()
+
+
+def tracking_server() -> str | None:
+    """The MLflow tracking server's URL when `MLFLOW_TRACKING_URI` names one (its UI is there)."""
+    uri = os.environ.get("MLFLOW_TRACKING_URI", "")
+    return uri.rstrip("/") if uri.startswith(("http://", "https://")) else None
+
+
+def mlflow_ui() -> str:
+    """Where the user opens the MLflow UI: the tracking server, or `dlops ui`'s local address."""
+    return tracking_server() or "http://127.0.0.1:5000 (start it with `dlops ui`)"
 
 
 def setup_environment(project: Project) -> None:

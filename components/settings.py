@@ -424,6 +424,12 @@ class PipelineSettings(_Strict):
     retries: RetrySettings = RetrySettings()
     notify: NotifySettings = NotifySettings()
     drift: DriftSettings = DriftSettings()
+    parallel: int | None = Field(
+        None,
+        ge=1,
+        description="families trained at once on this machine, each in a process of its own "
+        "with the cores' torch threads split between them; default: all of them",
+    )
 
 
 def default_model_name(family: str) -> str:

@@ -17,6 +17,10 @@ LINEAGE_KEYS = (FAMILY, DATA_VERSION, GIT_COMMIT, CONFIG_HASH, DEVICE)
 
 # The registered model a training run trains (one per data set; several per family).
 MODEL = "dlops.model"
+# On a registered model: when it became its family's default (nanoseconds since the epoch). The
+# family's default is its model with the latest value: kept on the tracking server, so every
+# checkout and worker pointed at it agrees.
+DEFAULT_SINCE = "dlops.default_since"
 
 # What a run is and how it ended.
 RUN_KIND = "dlops.kind"  # pipeline | training | skipped | promotion

@@ -21,6 +21,15 @@ app = typer.Typer(
 )
 data_app = typer.Typer(help="Versioned data (DVC): ingest and status.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
+stack_app = typer.Typer(
+    help="A local team stack: PostgreSQL, MLflow and Prefect servers, workers, an S3 stand-in.",
+    no_args_is_help=True,
+)
+app.add_typer(stack_app, name="stack")
+StackDirOpt = Annotated[
+    Path | None,
+    typer.Option("--dir", help="the stack's state and logs; default ~/.cache/dlops/stack"),
+]
 
 FamilyArg = Annotated[str, typer.Argument(help="model family, e.g. mlp")]
 FamiliesOpt = Annotated[
@@ -50,9 +59,17 @@ SetOpt = Annotated[
 ]
 
 
-def _project() -> Project:
+def _project(prefect: bool = False, data: bool = False) -> Project:
+    """The project, its environment set up, and the servers it uses checked to answer.
+
+    The tracking server always (when `MLFLOW_TRACKING_URI` names one); the Prefect server and
+    the DVC remote for the commands that use them. One line and exit 2 when one is unusable.
+    """
+    from pipelines.preflight import check_servers
+
     project = Project.current()
     setup_environment(project)
+    check_servers(project, prefect=prefect, data=data)
     return project
 
 
@@ -76,8 +93,10 @@ def _families(project: Project, families: list[str] | None, config: Path | None)
 
 def _model(project: Project, family: str, model: str | None) -> str:
     """The registered model a command acts on: `--model`, else the family's last used one."""
+    from components.registry.versions import default_model
+
     _check_family(project, family)
-    return model or project.last_model(family) or default_model_name(family)
+    return model or default_model(project, family)
 
 
 def _version_settings(project: Project, family: str, name: str, version: str | None = None):
@@ -113,7 +132,7 @@ def data_ingest(
     from components.registry.ledger import actor
     from components.validation import contract
 
-    project = _project()
+    project = _project(data=True)
     for name in _families(project, family, config):
         settings = load_family(project, name, config, set_)
         staged = ingest.stage(project, settings)
@@ -187,7 +206,8 @@ def _train(
     from components.config import load_family, load_pipeline
     from components.data.ingest import check_source
 
-    project = _project()
+    project = Project.current()
+    setup_environment(project)
     if accept_change is not None and not accept_change.strip():  # before any data is read
         raise DlopsError("--accept-data-change needs a reason: it is recorded in the ledger")
     load_pipeline(project, config)  # bad settings fail here, before any server or run starts
@@ -197,6 +217,9 @@ def _train(
         check_source(settings)  # and a missing file
         if settings.data.source_kind != "builtin":
             _check_data(project, settings, accept_change)
+    from pipelines.preflight import check_servers
+
+    check_servers(project, prefect=True, data=True)  # the servers the run will use answer
 
     from pipelines.summary import print_summary
     from pipelines.training import training_pipeline
@@ -267,7 +290,7 @@ def schedule(
     from components.config import load_family, load_pipeline
     from pipelines import schedule as scheduling
 
-    project = _project()
+    project = _project(prefect=True, data=True)
     chosen = _families(project, family, config)
     for item in chosen:  # bad settings fail here, before any server starts
         load_family(project, item, config, set_)
@@ -440,7 +463,7 @@ def lineage(
     from components.tracking.lineage import describe, parse_target
 
     name, version = parse_target(target)
-    project = _project()
+    project = _project(data=restore is not None)
     chain = describe(project.root, name, version)
     if restore is not None:
         from components.data.versioning import restore as restore_data
@@ -493,7 +516,7 @@ def drift(
     from components.config import load_pipeline
     from components.settings import DriftSettings, describe_errors
 
-    project = _project()
+    project = _project(prefect=True, data=not no_retrain)
     pipeline = load_pipeline(project, config)
     update = {"window": window} if window else {}
     if no_retrain:
@@ -585,9 +608,24 @@ def _export(
 def ui(
     host: Annotated[str, typer.Option(help="address to bind")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="port")] = 5000,
+    open_browser: Annotated[
+        bool, typer.Option("--open", help="open the UI in a web browser")
+    ] = False,
 ) -> None:
-    """Open the MLflow UI on the project's tracking store."""
+    """The MLflow UI: the tracking server's own, or one started on the project's local store."""
+    from components.project import tracking_server
+
     project = _project()
+    if (server := tracking_server()) is not None:  # the server serves its UI: nothing to start
+        typer.echo(f"MLflow UI of the tracking server: {server}")
+        prefect = os.environ.get("PREFECT_API_URL")
+        if prefect:
+            typer.echo(f"Prefect UI: {prefect.rstrip('/').removesuffix('/api')}")
+        if open_browser:
+            import webbrowser
+
+            webbrowser.open(server)
+        return
     uri = os.environ["MLFLOW_TRACKING_URI"]
     typer.echo(f"MLflow UI for {uri}: http://{host}:{port}")
     command = [
@@ -603,7 +641,117 @@ def ui(
         str(port),
     ]
     os.chdir(project.root)
+    if open_browser:  # once the server had a moment to start
+        import subprocess
+
+        opener = f"import time, webbrowser; time.sleep(4); webbrowser.open('http://{host}:{port}')"
+        subprocess.Popen([sys.executable, "-c", opener], start_new_session=True)
     os.execv(command[0], command)
+
+
+def _stack_dir(folder: Path | None) -> Path:
+    from pipelines import stack
+
+    return (folder or stack.default_dir()).resolve()
+
+
+@stack_app.command("up")
+def stack_up(
+    folder: StackDirOpt = None,
+    workers: Annotated[int, typer.Option(min=0, max=32, help="Prefect process workers")] = 2,
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            "--database-url",
+            help="a PostgreSQL server to use (postgresql://USER:PASSWORD@HOST:PORT/DB) instead "
+            "of a throwaway cluster",
+        ),
+    ] = None,
+    mlflow_port: Annotated[int, typer.Option(min=1, max=65535)] = 5000,
+    prefect_port: Annotated[int, typer.Option(min=1, max=65535)] = 4200,
+    s3_port: Annotated[int, typer.Option(min=1, max=65535)] = 9000,
+    postgres_port: Annotated[int, typer.Option(min=1, max=65535)] = 55432,
+) -> None:
+    """Start the stack on 127.0.0.1; print the environment to export (`dlops stack env`)."""
+    from pipelines import stack
+
+    project = Project.current()
+    ports = {"mlflow": mlflow_port, "prefect": prefect_port, "s3": s3_port}
+    ports["postgres"] = postgres_port
+    folder = _stack_dir(folder)
+    stack.check_up(folder, database_url, ports)
+    typer.echo(f"starting the stack in {folder} (logs in {folder / 'logs'}) ...")
+    started = stack.up(project, folder, workers, database_url, ports)
+    for row in stack.status(started):
+        typer.echo(f"  {row['service']:<10} {row['url']}")
+    typer.echo(
+        "The S3 endpoint is moto's server, an in-memory stand-in for trying: its objects are "
+        "gone when the stack stops.\nThis checkout's DVC remote is the stand-in's bucket "
+        f"(.dvc/config.local); the workers train in {project.root}.\nExport:"
+    )
+    typer.echo(started.exports(), nl=False)
+
+
+@stack_app.command("env")
+def stack_env(folder: StackDirOpt = None) -> None:
+    """Print the stack's environment: `eval "$(dlops stack env)"`."""
+    from pipelines import stack
+
+    found = stack.Stack.load(_stack_dir(folder))
+    if found is None:
+        raise DlopsError("no stack is up: `dlops stack up` first")
+    typer.echo(found.exports(), nl=False)
+
+
+@stack_app.command("join")
+def stack_join(folder: StackDirOpt = None) -> None:
+    """Point this checkout's DVC remote at the stack's bucket; print the environment."""
+    from pipelines import stack
+
+    folder = _stack_dir(folder)
+    found = stack.Stack.load(folder)
+    if found is None:
+        raise DlopsError("no stack is up: `dlops stack up` first")
+    project = Project.current()
+    stack.join(found, project)
+    found.save(folder)
+    typer.echo(f"{project.root}: DVC remote {stack.REMOTE!r} (.dvc/config.local)", err=True)
+    typer.echo(found.exports(), nl=False)
+
+
+@stack_app.command("status")
+def stack_status(
+    folder: StackDirOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Each service of the stack: its process, and where it answers. Exit 1 if one is down."""
+    from pipelines import stack
+
+    found = stack.Stack.load(_stack_dir(folder))
+    rows = stack.status(found) if found else []
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+    elif not rows:
+        typer.echo("no stack is up")
+    for row in rows if not as_json else []:
+        state = "up" if row["alive"] == "true" else "DOWN"
+        typer.echo(f"{row['service']:<10} {state:<5} {row['pid']:>7}  {row['url']}")
+    if not rows or any(row["alive"] != "true" for row in rows):
+        raise typer.Exit(1)
+
+
+@stack_app.command("down")
+def stack_down(folder: StackDirOpt = None) -> None:
+    """Stop what `stack up` started (by PID) and remove its throwaway database."""
+    from pipelines import stack
+
+    folder = _stack_dir(folder)
+    found = stack.Stack.load(folder)
+    if found is None:
+        typer.echo("no stack is up")
+        return
+    stopped = stack.down(found, folder)
+    typer.echo(f"stopped: {', '.join(stopped) or 'nothing was running'}")
 
 
 def main() -> None:

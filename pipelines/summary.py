@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from components import tags as tag
-from components.project import Project
+from components.project import Project, mlflow_ui
 from components.settings import default_model_name
 
 
@@ -64,7 +64,7 @@ def print_summary(outcomes: list[dict[str, Any]]) -> None:
             console.print(f"{o['family']}: {o['message']}", style=style, soft_wrap=True)
         if o["docs"]:
             console.print(f"{o['family']}: Data Docs: {o['docs']}", soft_wrap=True)
-    console.print("MLflow UI: [bold]dlops ui[/bold] (http://127.0.0.1:5000)")
+    console.print(f"MLflow UI: {mlflow_ui()}", soft_wrap=True)
     for o in outcomes:
         if o["status"] == "ok":
             model = o["model_name"] or default_model_name(o["family"])
@@ -78,7 +78,7 @@ def _time(millis: int) -> str:
 
 def model_status(project: Project, family: str, name: str) -> dict[str, Any]:
     """Registry and tracking facts of one registered model, as plain values."""
-    from components.registry.versions import CHAMPION
+    from components.registry.versions import CHAMPION, default_model
     from components.tracking.store import reader
 
     store = reader()
@@ -93,7 +93,7 @@ def model_status(project: Project, family: str, name: str) -> dict[str, Any]:
     return {
         "family": family,
         "model_name": name,
-        "default": name == (project.last_model(family) or default_model_name(family)),
+        "default": name == default_model(project, family),
         "champion_version": champion,
         "latest_version": store.latest_version(name),
         "data_version": data_version,  # the champion's: exactly the data it was trained on

@@ -10,8 +10,9 @@ from components.project import DlopsError, Project
 from components.settings import FamilySettings
 
 
-def staging_dir(project: Project, family: str) -> Path:
-    return project.work / "staging" / family
+def staging_dir(project: Project, key: str) -> Path:
+    """Where model `key`'s source is staged: one folder per model, never shared by two."""
+    return project.work / "staging" / key
 
 
 def check_source(settings: FamilySettings) -> None:
@@ -42,7 +43,7 @@ def stage(project: Project, settings: FamilySettings) -> Path:
     from components.kinds import kind_for
 
     kind = kind_for(settings.family)
-    target = staging_dir(project, settings.family)
+    target = staging_dir(project, settings.data_key)
     shutil.rmtree(target, ignore_errors=True)
     target.mkdir(parents=True)
     source, path = settings.data.source_kind, settings.data.source_path
@@ -56,8 +57,9 @@ def stage(project: Project, settings: FamilySettings) -> Path:
         return target
     if source not in kind.sources:
         accepted = ", ".join(f"{k}:PATH" for k in kind.sources)
-        raise DlopsError(f"data.source: family {settings.family!r} takes builtin or {accepted}, "
-                         f"not {source}:")
+        raise DlopsError(
+            f"data.source: family {settings.family!r} takes builtin or {accepted}, not {source}:"
+        )
     check_source(settings)
     if source == "csv":
         shutil.copyfile(path, target / kind.data_file)

@@ -8,6 +8,7 @@ Built-in data sets live in `data/<family>`; a user's own data set in `data/<fami
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,6 +61,13 @@ def _repo(project: Project):
 
 
 def _lock(project: Project):
+    """One DVC operation at a time on this checkout's DVC repository, across processes.
+
+    DVC's own repository lock refuses a second process instead of waiting: families trained
+    at once take turns here. What other machines must agree on is not guarded here: a model's
+    runs take turns on a Prefect concurrency limit (`pipelines/family.py`), and the DVC remote
+    stores content by its hash (two pushes of the same files write the same objects).
+    """
     from filelock import FileLock
 
     project.work.mkdir(parents=True, exist_ok=True)
@@ -121,12 +129,52 @@ def commit(project: Project, key: str, staged: Path, push: bool = True) -> str:
     return version
 
 
+OBJECT_STORES = {"s3", "gs", "gcs", "azure", "az", "oss"}  # remotes whose first path part is a bucket
+
+
+def check_remote(project: Project) -> str | None:
+    """The URL of the project's default DVC remote, checked to answer (None without one).
+
+    A DlopsError naming the remote when DVC cannot use it: its plugin is missing, its endpoint
+    does not answer, the credentials are refused, or its bucket does not exist. Asked before
+    anything is versioned, so that a bad remote never leaves a half-pushed data version.
+    """
+    from dvc.exceptions import DvcException
+    from dvc.repo import Repo
+
+    if not (project.root / ".dvc").is_dir():
+        return None  # a new project: its first `dvc add` makes the repository, local only
+    with Repo(str(project.root)) as repo:
+        name = repo.config["core"].get("remote")
+        if not name:
+            return None
+        url = repo.config["remote"].get(name, {}).get("url", "?")
+        where = f"the DVC remote {name!r} ({url}, .dvc/config)"
+        try:
+            remote = repo.cloud.get_remote(name)
+        except DvcException as exc:
+            raise DlopsError(f"{where}: {exc}") from None
+        protocol = remote.fs.protocol
+        protocols = {protocol} if isinstance(protocol, str) else set(protocol)
+        if not protocols & OBJECT_STORES:
+            return url
+        bucket = remote.path.split("/")[0]
+        try:
+            found = remote.fs.exists(bucket)
+        except Exception as exc:  # the object store's client says why, in its own words
+            reason = " ".join(str(exc).split()) or type(exc).__name__
+            raise DlopsError(f"{where} cannot be read: {reason}") from None
+    if not found:
+        raise DlopsError(f"{where}: bucket {bucket!r} does not exist (or the credentials cannot see it)")
+    return url
+
+
 def status(project: Project) -> list[DataStatus]:
     """Compare each versioned folder of `data/` with its pointer."""
     found = keys(project)
     if not found:
         return []
-    with _repo(project) as repo:
+    with _lock(project), _repo(project) as repo:
         report = repo.status(targets=[str(pointer(project, key)) for key in found])
     states = []
     for key in found:
@@ -140,59 +188,84 @@ def status(project: Project) -> list[DataStatus]:
     return states
 
 
-def model_files(project: Project, key: str) -> Path:
-    """The model's data folder `data/<key>` in its current data version, checked to exist."""
+def model_files(project: Project, key: str, data_version: str | None = None) -> Path:
+    """The model's data in its current data version: the folder `data/<key>`.
+
+    A checkout that has the pointer `data/<key>.dvc` but not the folder (a second checkout, a
+    worker) pulls it from the DVC remote, as `dvc pull` would. One without the pointer either
+    (the model was trained from another checkout) gets `data_version`, when given, restored
+    into `.dlops/restored/` (the registry names the data a model's versions were trained on).
+    """
     folder = project.data / key
-    if not folder.is_dir():
-        raise DlopsError(f"data/{key} does not exist: run `dlops data ingest` first")
-    return folder
+    if folder.is_dir():
+        return folder
+    if pointer(project, key).exists():
+        from dvc.exceptions import DvcException
+
+        with _lock(project), _repo(project) as repo:
+            try:
+                repo.pull(targets=[str(pointer(project, key))])
+            except DvcException as exc:
+                raise DlopsError(f"data/{key}: DVC could not pull it: {exc}") from None
+        if folder.is_dir():
+            return folder
+    if data_version:
+        restored = project.work / "restored" / data_version.removesuffix(".dir")
+        if not restored.is_dir():
+            partial = restored.with_name(f".{restored.name}.{os.getpid()}")
+            shutil.rmtree(partial, ignore_errors=True)
+            restore(project, data_version, partial)
+            partial.rename(restored)  # whole or not at all
+        return restored
+    raise DlopsError(f"data/{key} does not exist: run `dlops data ingest` first")
 
 
-def _object_stores(project: Project) -> list[Path]:
-    """Folders DVC objects may be read from: the local cache, then remotes on a local path."""
-    from dvc.repo import Repo
+def _cached(repo, md5s: list[str]) -> None:
+    """Pull the objects missing from the local cache from the project's DVC remote.
 
-    if not (project.root / ".dvc").is_dir():
-        raise DlopsError(f"{project.root} is not a DVC project: nothing to restore from")
-    with Repo(str(project.root)) as repo:
-        probe = Path(repo.cache.local.oid_to_path("00" * 16))
-        stores = [probe.parent.parent]  # .../files/md5
-        for remote in (repo.config.get("remote") or {}).values():
-            url = str(remote.get("url", ""))
-            if url and "://" not in url:
-                base = Path(url).expanduser()
-                if not base.is_absolute():
-                    base = project.root / ".dvc" / base
-                stores.append(base / "files" / "md5")
-    return stores
+    Any remote DVC reads (a folder, S3, GCS, Azure, SSH...), through DVC's own transfer.
+    """
+    from dvc.exceptions import DvcException
+    from dvc_data.hashfile.hash_info import HashInfo
+
+    cache = repo.cache.local
+    missing = [md5 for md5 in md5s if not cache.exists(md5)]
+    if not missing:
+        return
+    try:
+        result = repo.cloud.pull([HashInfo("md5", md5) for md5 in missing])
+    except DvcException as exc:
+        raise DlopsError(f"DVC could not read the data from its remote: {exc}") from None
+    if result.failed:
+        raise DlopsError(
+            f"{len(result.failed)} DVC objects are in neither the cache nor the remote "
+            f"(e.g. {next(iter(result.failed)).value}): was the data version pushed?"
+        )
 
 
 def restore(project: Project, version: str, destination: Path) -> int:
     """Write the files of data version `version` (a `.dir` md5) into `destination`.
 
-    Read from DVC's local cache, or from a remote on a local path; for a cloud remote
-    `dvc pull` the model's `.dvc` file at its commit first. Returns the number of files.
+    Read from DVC's local cache; what it lacks is pulled from the project's DVC remote first
+    (`.dvc/config`, e.g. the team's S3 bucket). Returns the number of files.
     """
     import json
 
-    stores = _object_stores(project)
-
-    def find(md5: str) -> Path:
-        for store in stores:
-            if (path := store / md5[:2] / md5[2:]).is_file():
-                return path
-        raise DlopsError(
-            f"DVC object {md5} is in neither the cache nor a local remote: check out the "
-            "model's commit and run `dvc pull` first"
-        )
+    from dvc.repo import Repo
 
     if not version.endswith(".dir"):
         raise DlopsError(f"data version {version!r} is not a versioned folder")
-    entries = json.loads(find(version).read_text())
+    if not (project.root / ".dvc").is_dir():
+        raise DlopsError(f"{project.root} is not a DVC project: nothing to restore from")
     if destination.exists() and (not destination.is_dir() or any(destination.iterdir())):
         raise DlopsError(f"{destination} is not an empty folder: restore into a new one")
-    for entry in entries:
-        target = destination / entry["relpath"]
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(find(entry["md5"]), target)
+    with _lock(project), Repo(str(project.root)) as repo:
+        cache = repo.cache.local
+        _cached(repo, [version])
+        entries = json.loads(Path(cache.oid_to_path(version)).read_text())
+        _cached(repo, [entry["md5"] for entry in entries])
+        for entry in entries:
+            target = destination / entry["relpath"]
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(cache.oid_to_path(entry["md5"]), target)
     return len(entries)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import getpass
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 from components import tags as tag
 from components.project import Project
@@ -40,9 +40,15 @@ class Entry:
     interval_high: float | None = None
     p_value: float | None = None
     run_id: str = ""
-    report: str = ""  # the HTML report's local path (also an artifact of the run)
+    # the HTML report: its local path where it was written, else the ledger run's artifact
+    report: str = ""
     detail: str = ""  # an accepted data change: how the contract's profile changed
     cause: str = ""  # what started the run decided on, e.g. `drift:<drift check's run id>`
+
+
+def report_name(entry: Entry) -> str:
+    """The file name of an entry's HTML report (an artifact of the entry's run)."""
+    return f"{entry.model_name}-{entry.seq:04d}-{entry.action}.html"
 
 
 def actor() -> str:
@@ -88,6 +94,8 @@ def entries(model_name: str) -> list[Entry]:
                 run_id=row.run_id,
             )
         )
+    # the report travels with the run: `mlflow artifacts download -u runs:/<run>/<file>`
+    rows = [replace(e, report=f"runs:/{e.run_id}/{report_name(e)}") for e in rows]
     return sorted(rows, key=lambda e: e.seq)
 
 

@@ -19,6 +19,7 @@ from components.registry.versions import (
     CHALLENGER,
     CHAMPION,
     alias_version,
+    latest_version,
     set_alias,
     tag_version,
     version_info,
@@ -39,7 +40,8 @@ def _scored(project: Project, settings: FamilySettings, version: str, split):
 def evaluate_gate(project: Project, settings: FamilySettings, version: str) -> Decision:
     """Re-score challenger and champion on today's test split and run the gate."""
     name, metric = settings.model_name, settings.gate.metric
-    split = load_split(project, settings)
+    latest = version_info(name, latest_version(name) or version)  # a checkout without the data
+    split = load_split(project, settings, latest.tags.get(tag.DATA_VERSION))
     metrics, outcomes = _scored(project, settings, version, split)
     if metric not in metrics:
         raise DlopsError(f"gate.metric {metric!r} is not among the test metrics {sorted(metrics)}")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from components import tags as tag
 from components.project import Project
-from components.registry.ledger import Entry
+from components.registry.ledger import Entry, report_name
 from components.registry.versions import version_info
 from components.tracking import runs
 
@@ -130,7 +130,7 @@ v{escape(entry.champion_before or "-")} → v{escape(entry.champion_after or "-"
 </body></html>"""
     folder = project.work / "reports"
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{entry.model_name}-{entry.seq:04d}-{entry.action}.html"
+    path = folder / report_name(entry)
     path.write_text(page)
     runs.log_artifact(entry.run_id, path)
     return path

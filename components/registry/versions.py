@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import time
+
 from components import tags as tag
-from components.project import DlopsError
+from components.project import DlopsError, Project
+from components.settings import default_model_name
 from components.tracking.runs import client
 
 CHAMPION = "champion"
@@ -29,7 +32,12 @@ def register(model_name: str, model_uri: str, run_id: str, tags: dict[str, str])
     existing = mlflow_client.search_model_versions(f"name='{model_name}' and run_id='{run_id}'")
     if existing:
         return str(existing[0].version)
-    version = mlflow_client.create_model_version(model_name, model_uri, run_id=run_id, tags=tags)
+    # MLflow 3: a logged model's `models:/<model id>` source names its model id too (a tracking
+    # server refuses the source without it)
+    model_id = model_uri.removeprefix("models:/") if model_uri.startswith("models:/m-") else None
+    version = mlflow_client.create_model_version(
+        model_name, model_uri, run_id=run_id, tags=tags, model_id=model_id
+    )
     return str(version.version)
 
 
@@ -55,6 +63,29 @@ def alias_version(model_name: str, alias: str) -> str | None:
         return str(client().get_model_version_by_alias(model_name, alias).version)
     except MlflowException:
         return None
+
+
+def make_default(model_name: str) -> None:
+    """Make `model_name` its family's default model (serve, status, history, promote...).
+
+    A tag on the registered model, on the tracking server: every checkout sees the same.
+    """
+    client().set_registered_model_tag(model_name, tag.DEFAULT_SINCE, str(time.time_ns()))
+
+
+def default_model(project: Project, family: str) -> str:
+    """The family's default registered model: the one made default last, else the built-in.
+
+    Read from the tracking store (without importing MLflow on the embedded SQLite store); a
+    checkout from before the default was kept there still finds its own.
+    """
+    from components.tracking.store import reader
+
+    return (
+        reader().default_model(family)
+        or project.legacy_default(family)
+        or default_model_name(family)
+    )
 
 
 def set_alias(model_name: str, alias: str, version: str) -> None:

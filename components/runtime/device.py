@@ -39,6 +39,11 @@ def autocast(device: torch.device):
     return torch.autocast(device_type="cuda", dtype=torch.bfloat16)
 
 
+def use_threads(count: int) -> None:
+    """This process's torch CPU threads (a process of a pool takes its share of the cores)."""
+    torch.set_num_threads(count)
+
+
 @contextmanager
 def one_cpu_thread(device: torch.device):
     """Run small recurrent nets on CPU with one thread, then restore the thread count.

@@ -274,6 +274,25 @@ def log_artifact(run_id: str, path: Path, artifact_path: str | None = None) -> N
     client().log_artifact(run_id, str(path), artifact_path)
 
 
+def log_text(run_id: str, text: str, artifact_file: str) -> None:
+    client().log_text(run_id, text, artifact_file)
+
+
+def read_text(run_id: str, artifact_file: str) -> str | None:
+    """A text artifact of a run, or None when the run has no such artifact."""
+    import tempfile
+
+    from mlflow.artifacts import download_artifacts
+    from mlflow.exceptions import MlflowException
+
+    with tempfile.TemporaryDirectory() as folder:
+        try:
+            path = download_artifacts(run_id=run_id, artifact_path=artifact_file, dst_path=folder)
+        except (MlflowException, OSError):
+            return None
+        return Path(path).read_text()
+
+
 def set_tags(run_id: str, tags: dict[str, str]) -> None:
     from mlflow.entities import RunTag
 

@@ -45,6 +45,7 @@ class Reader(Protocol):
     def alias_version(self, model_name: str, alias: str) -> str | None: ...
     def latest_version(self, model_name: str) -> str | None: ...
     def models(self, family: str) -> list[str]: ...
+    def default_model(self, family: str) -> str | None: ...
     def version_tags(self, model_name: str, version: str) -> tuple[str, dict[str, str]]: ...
     def run_metric(self, run_id: str, key: str) -> float | None: ...
     def latest_run(self, model_name: str, kind: str) -> RunFacts | None: ...
@@ -92,6 +93,17 @@ class SqliteReader:
             family,
         )
         return sorted(name for (name,) in found)
+
+    def default_model(self, family: str) -> str | None:
+        found = self._rows(
+            "select d.name from registered_model_tags d join registered_model_tags f "
+            "on f.name = d.name and f.key = ? and f.value = ? where d.key = ? "
+            "order by cast(d.value as integer) desc limit 1",
+            tag.FAMILY,
+            family,
+            tag.DEFAULT_SINCE,
+        )
+        return found[0][0] if found else None
 
     def version_tags(self, model_name: str, version: str) -> tuple[str, dict[str, str]]:
         run = self._rows(
@@ -179,6 +191,15 @@ class ClientReader:
         )
         return sorted(m.name for m in found)
 
+    def default_model(self, family: str) -> str | None:
+        found = self.client.search_registered_models(
+            filter_string=f"tags.{tag.FAMILY} = '{family}'", max_results=1000
+        )
+        stamped = [
+            (int(m.tags[tag.DEFAULT_SINCE]), m.name) for m in found if tag.DEFAULT_SINCE in m.tags
+        ]
+        return max(stamped)[1] if stamped else None
+
     def version_tags(self, model_name: str, version: str) -> tuple[str, dict[str, str]]:
         found = self.client.get_model_version(model_name, version)
         return found.run_id, dict(found.tags)
@@ -241,6 +262,9 @@ class EmptyReader:
 
     def models(self, family: str) -> list[str]:
         return []
+
+    def default_model(self, family: str) -> str | None:
+        return None
 
     def version_tags(self, model_name: str, version: str) -> tuple[str, dict[str, str]]:
         return "", {}

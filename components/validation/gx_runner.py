@@ -5,7 +5,11 @@ from __future__ import annotations
 import json
 import math
 import re
+import secrets
+import shutil
+import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -109,17 +113,17 @@ def describe_failure(result) -> str:
 
 
 def _checkpoint(context, name: str, expectations: list):
-    """Create or update the GX objects of one suite; idempotent across runs."""
+    """The GX objects of one suite, in a context of this validation's own."""
     import great_expectations as gx
     from great_expectations.checkpoint import UpdateDataDocsAction
 
-    source = context.data_sources.add_or_update_pandas(name=name)  # recreated: no stale assets
+    source = context.data_sources.add_pandas(name=name)
     batch = source.add_dataframe_asset(name=name).add_batch_definition_whole_dataframe(name)
-    suite = context.suites.add_or_update(gx.ExpectationSuite(name=name, expectations=expectations))
-    definition = context.validation_definitions.add_or_update(
+    suite = context.suites.add(gx.ExpectationSuite(name=name, expectations=expectations))
+    definition = context.validation_definitions.add(
         gx.ValidationDefinition(name=name, data=batch, suite=suite)
     )
-    return context.checkpoints.add_or_update(
+    return context.checkpoints.add(
         gx.Checkpoint(
             name=name,
             validation_definitions=[definition],
@@ -129,24 +133,68 @@ def _checkpoint(context, name: str, expectations: list):
     )
 
 
+KEEP_FOLDERS = 20  # validation folders kept per model (the newest)
+
+
+def validation_folder(project: Project, key: str) -> Path:
+    """A new folder for one validation of model `key`: its result file and Data Docs.
+
+    Named by time and a random token, so two runs of one model (or two models) never write
+    into the same place; the oldest beyond `KEEP_FOLDERS` are removed.
+    """
+    base = project.work / "validation" / key
+    base.mkdir(parents=True, exist_ok=True)
+    old = sorted(p for p in base.iterdir() if p.is_dir())
+    for stale in old[: max(0, len(old) - KEEP_FOLDERS + 1)]:
+        shutil.rmtree(stale, ignore_errors=True)
+    folder = base / f"{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
+    folder.mkdir()
+    return folder
+
+
+def _context(docs: Path):
+    """An in-memory GX context whose Data Docs site is `docs`.
+
+    Suites, validation definitions and checkpoints live only in this context: two validations
+    at once, of one model or of two, share no mutable GX object and no config file.
+    """
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import (
+        DataContextConfig,
+        InMemoryStoreBackendDefaults,
+        ProgressBarsConfig,
+    )
+
+    site = {
+        "class_name": "SiteBuilder",
+        "show_how_to_buttons": False,
+        "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs)},
+        "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+    }
+    config = DataContextConfig(
+        store_backend_defaults=InMemoryStoreBackendDefaults(),
+        data_docs_sites={"local_site": site},
+        progress_bars=ProgressBarsConfig(globally=False),
+    )
+    return gx.get_context(mode="ephemeral", project_config=config)
+
+
 def run_suite(
     project: Project,
     family: str,
+    key: str,
     tables: dict[str, tuple],
     stats: dict[str, int] | None = None,
 ) -> ValidationReport:
-    """Validate each table (name → (frame, expectations)) as one gate.
+    """Validate each table (name → (frame, expectations)) as one gate of model `key`.
 
-    Writes the Data Docs and the family's result JSON.
+    Writes the Data Docs and the result JSON into a folder of this validation's own.
     """
-    import great_expectations as gx
-    from great_expectations.data_context.types.base import ProgressBarsConfig
-
-    context = gx.get_context(mode="file", project_root_dir=str(project.work))
-    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    folder = validation_folder(project, key)
+    context = _context(folder / "docs")
     success, failures, results = True, [], []
     for table, (table_frame, table_expectations) in tables.items():
-        name = f"dlops-{family}" if table == "data" else f"dlops-{family}-{table}"
+        name = f"dlops-{key}" if table == "data" else f"dlops-{key}-{table}"
         outcome = _checkpoint(context, name, table_expectations).run(
             batch_parameters={"dataframe": table_frame}
         )
@@ -154,20 +202,22 @@ def run_suite(
         for run in outcome.run_results.values():
             failures += [describe_failure(r) for r in run.results if not r.success]
             results.append(run.to_json_dict())
-    folder = project.work / "validation" / family
-    folder.mkdir(parents=True, exist_ok=True)
     result_file = folder / "validation_result.json"
     result_file.write_text(json.dumps(_jsonable(results), indent=1))
-    urls = context.get_docs_sites_urls()
-    docs = urls[0]["site_url"].removeprefix("file://") if urls else None
-    return ValidationReport(family, success, failures, str(result_file), docs, stats or {})
+    docs = folder / "docs" / "index.html"
+    return ValidationReport(
+        family,
+        success,
+        failures,
+        str(result_file),
+        str(docs) if docs.is_file() else None,
+        stats or {},
+    )
 
 
-def failed_to_read(project: Project, family: str, problem: str) -> ValidationReport:
+def failed_to_read(project: Project, family: str, key: str, problem: str) -> ValidationReport:
     """A report for data too broken to reach GX at all (unreadable, empty file)."""
-    folder = project.work / "validation" / family
-    folder.mkdir(parents=True, exist_ok=True)
-    result_file = folder / "validation_result.json"
+    result_file = validation_folder(project, key) / "validation_result.json"
     result_file.write_text(json.dumps({"success": False, "failures": [problem]}, indent=1))
     return ValidationReport(family, False, [problem], str(result_file), None)
 

@@ -26,9 +26,9 @@ def validate_folder(
     kind = kind_for(settings.family)
     suite = kind.suite(settings, folder)
     if suite.problem is not None:
-        return failed_to_read(project, settings.family, suite.problem)
+        return failed_to_read(project, settings.family, settings.data_key, suite.problem)
     checked = kind.contract(settings, suite, accepted) if accepted else suite
-    report = run_suite(project, settings.family, tables=checked.tables, stats=checked.stats)
+    report = run_suite(project, settings.family, settings.data_key, checked.tables, checked.stats)
     if checked.failures:
         return replace(report, success=False, failures=[*checked.failures, *report.failures])
     return replace(report, profile=kind.profile(settings, suite) if report.success else {})

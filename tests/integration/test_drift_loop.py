@@ -44,18 +44,17 @@ def hook():
 def trained(project, prefect_server, tmp_path_factory, hook):
     from pipelines.training import training_pipeline
 
-    before = {family: project.last_model(family) for family in MODELS}
     config = tmp_path_factory.mktemp("drift") / "drift.yaml"
     config.write_text(CONFIG % hook[0])
     outcomes = training_pipeline(families=list(MODELS), config=config)
     for outcome in outcomes:
         assert outcome["status"] == "ok" and outcome["champion"] == "1", outcome
     yield config
-    for family, name in before.items():  # the other tests' default models stay theirs
-        if name:
-            project.remember_model(family, name)
-        else:
-            (project.work / "last_model" / family).unlink(missing_ok=True)
+    from components import tags
+    from components.tracking.runs import client
+
+    for name in MODELS.values():  # the other tests' default models are theirs again
+        client().delete_registered_model_tag(name, tags.DEFAULT_SINCE)
 
 
 def _logged_rows(project, model_name: str, version: str = "1") -> int:

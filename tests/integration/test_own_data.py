@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from components.registry.versions import default_model
 from tests.pipeline_helpers import asgi_client, registry_state
 
 DLOPS = str(Path(sys.executable).parent / "dlops")
@@ -75,7 +76,7 @@ def test_own_csv_becomes_its_own_champion_beside_the_builtin(own, project):
     assert registry_state("dlops-mlp") == own["builtin"][1]
     assert (project.data / "mlp-flowers" / "data.csv").read_bytes() == own["path"].read_bytes()
     assert outcome["data_version"] == current_version(project, "mlp-flowers")
-    assert project.last_model("mlp") == MODEL  # serve/status/history default to it now
+    assert default_model(project, "mlp") == MODEL  # serve/status/history default to it now
     contract = json.loads((project.data / "mlp-flowers.contract.json").read_text())
     assert contract["data_version"] == outcome["data_version"]
     assert contract["profile"]["columns"] == FEATURES
@@ -186,6 +187,7 @@ def test_read_only_commands_read_the_same_facts_without_mlflow(own, project):
     slow = ClientReader()
     assert fast.models("mlp") == slow.models("mlp")  # other tests add models of their own
     assert {"dlops-mlp", MODEL} <= set(fast.models("mlp"))
+    assert fast.default_model("mlp") == slow.default_model("mlp") is not None
     for name in ("dlops-mlp", MODEL):
         assert fast.alias_version(name, "champion") == slow.alias_version(name, "champion")
         assert fast.latest_version(name) == slow.latest_version(name)
@@ -234,7 +236,7 @@ def test_a_small_image_folder_learns_with_the_defaults(project, prefect_server, 
     from components.packaging import bento
     from components.registry.versions import version_settings
 
-    assert project.last_model("cnn") == "dlops-cnn-shapes"
+    assert default_model(project, "cnn") == "dlops-cnn-shapes"
     settings = version_settings("dlops-cnn-shapes", outcome["champion"])
     upload = (tmp_path / "shapes" / "square" / "00.png").read_bytes()
     with asgi_client("cnn", bento.import_version(settings, outcome["champion"])) as served:

@@ -11,7 +11,9 @@ WIDE = {"PATH": "/usr/bin:/bin", "COLUMNS": "120", "TERM": "dumb"}
 HEAVY = ("torch", "mlflow", "great_expectations", "prefect", "bentoml", "dvc", "sklearn")
 
 
-@pytest.mark.parametrize("args", [["--help"], ["run", "--help"], ["data", "--help"]])
+@pytest.mark.parametrize(
+    "args", [["--help"], ["run", "--help"], ["data", "--help"], ["stack", "--help"]]
+)
 def test_help_imports_no_heavy_library(args):
     code = (
         "import sys\nfrom typer.testing import CliRunner\nfrom pipelines.cli import app\n"
@@ -40,9 +42,10 @@ def listed_commands(*args: str) -> set[str]:
 def test_help_lists_every_command_and_no_other():
     assert listed_commands() == {
         *("data", "validate", "run", "retrain", "schedule", "serve", "build", "status"),
-        *("history", "promote", "rollback", "lineage", "drift", "ui"),
+        *("history", "promote", "rollback", "lineage", "drift", "ui", "stack"),
     }
     assert listed_commands("data") == {"ingest", "status"}
+    assert listed_commands("stack") == {"up", "down", "status", "env", "join"}
 
 
 @pytest.mark.parametrize(
@@ -68,6 +71,8 @@ def test_help_lists_every_command_and_no_other():
         (["drift", "-f", "mlp", "-f", "cnn", "--model", "m"], "name exactly one --family"),
         (["drift", "--window", "5"], "greater than or equal to 10"),
         (["drift", "-f", "mlp", "--model", "dlops-mlp-none"], "has no champion"),
+        (["stack", "up", "--database-url", "mysql://db"], "is no PostgreSQL URL"),
+        (["stack", "env", "--dir", "no-stack-here"], "no stack is up"),
     ],
 )
 def test_user_errors_are_one_line(args, message, tmp_path):
