@@ -92,13 +92,24 @@ def recorded_outcome(parent_run_id: str, family: str) -> FamilyOutcome | None:
 
 
 @contextmanager
-def model_turn(model_name: str) -> Iterator[None]:
-    """One run of `model_name` at a time, across processes and workers.
+def model_turn(project: Project, model_name: str, on_server: bool) -> Iterator[None]:
+    """One run of `model_name` at a time: a second run of the model waits here for the first.
 
-    A Prefect global concurrency limit of one slot per model (`dlops-model-<name>`, made on
-    first use and visible in the Prefect UI under Concurrency): a second run of the model waits
-    here for the first to finish. The slot is leased: a killed run's slot frees itself.
+    `on_server` (flow runs of a deployment, on work-pool workers): across every worker, on the
+    Prefect server's global concurrency limit of one slot per model (`dlops-model-<name>`, made
+    on first use, visible in the Prefect UI under Concurrency); the slot is leased, and a
+    server frees a killed run's slot within about a minute. Otherwise (`dlops run`, whose
+    Prefect server may be a temporary one, which frees no slot) across the processes of this
+    checkout, on a file lock that the system releases when its process dies.
     """
+    if not on_server:
+        from filelock import FileLock
+
+        locks = project.work / "locks"
+        locks.mkdir(parents=True, exist_ok=True)
+        with FileLock(str(locks / f"model-{model_name}.lock")):
+            yield
+        return
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
     from prefect.concurrency.sync import concurrency
@@ -121,10 +132,13 @@ def family_pipeline(
     retries: RetrySettings | None = None,
     accept_data_change: str | None = None,
     cause: str = "",
+    server_turns: bool = True,
 ) -> FamilyOutcome:
     """One family through the whole chain; the outcome says how far it got.
 
     `cause` (`drift:<run id>`) tags the training run and its ledger entry with what started it.
+    `server_turns`: runs of one model take turns on the Prefect server's concurrency limit (on
+    workers: the default for the deployment), else on this checkout's file lock (`model_turn`).
     The outcome is also recorded on the pipeline run (`outcomes/<family>.json`).
     """
     project = Project.current()
@@ -139,6 +153,7 @@ def family_pipeline(
         retries or RetrySettings(),
         accept_data_change,
         cause,
+        server_turns,
     )
     runs.log_text(parent_run_id, json.dumps(asdict(outcome)), f"{OUTCOMES}/{family}.json")
     return outcome
@@ -154,13 +169,14 @@ def _through_the_chain(
     retries: RetrySettings,
     accept_data_change: str | None,
     cause: str,
+    server_turns: bool,
 ) -> FamilyOutcome:
     outcome = FamilyOutcome(family)
     step = steps.with_retries(retries)
     try:
         settings = load_family(project, family, config, overrides)
         outcome.model_name = settings.model_name
-        with model_turn(settings.model_name):
+        with model_turn(project, settings.model_name, server_turns):
             # data
             staged = step.stage_data(project, settings)
             fingerprint = step.fingerprint(settings, staged)

@@ -34,6 +34,7 @@ class Job:
     retries: RetrySettings
     accept_data_change: str | None = None
     cause: str = ""
+    server_turns: bool = True  # a real Prefect server (see `family.model_turn`)
 
     def parameters(self) -> dict:
         return {
@@ -45,6 +46,7 @@ class Job:
             "retries": self.retries,
             "accept_data_change": self.accept_data_change,
             "cause": self.cause,
+            "server_turns": self.server_turns,
         }
 
     def failed(self, message: str) -> FamilyOutcome:

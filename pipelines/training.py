@@ -113,7 +113,9 @@ def training_pipeline(
             if only_if_changed
             else {}
         )
-        # training: each family a flow run of its own, all at once
+        # training: each family a flow run of its own, all at once; runs of one model take
+        # turns on the server's concurrency limit on workers, on a file lock in a checkout
+        server_turns = family_deployment is not None
         jobs = [
             Job(
                 family,
@@ -124,6 +126,7 @@ def training_pipeline(
                 pipeline.retries,
                 accept_data_change,
                 causes.get(family, ""),
+                server_turns,
             )
             for family in families
             if family not in skips

@@ -156,7 +156,11 @@ def test_bad_cron_is_refused_before_any_server_starts(project_env):
 
 
 def test_prefect_yaml_deploys_to_a_work_pool(prefect_server):
-    """`prefect deploy --all` accepts prefect.yaml: pool, entrypoint, schedule, parameters."""
+    """`prefect deploy --all` accepts prefect.yaml: pool, entrypoints, schedule, parameters.
+
+    `retrain` takes its families from configs/pipeline.yaml (no second list) and starts each as
+    a flow run of `family`, which runs from the pool's `families` queue.
+    """
     from prefect.client.orchestration import get_client
     from prefect.settings import PREFECT_API_URL
 
@@ -171,10 +175,15 @@ def test_prefect_yaml_deploys_to_a_work_pool(prefect_server):
         result = subprocess.run(command, cwd=repo, env=env, capture_output=True, text=True)
         assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     with get_client(sync_client=True) as client:
-        deployment = client.read_deployment_by_name("dlops-training/weekly-retrain")
-    assert deployment.work_pool_name == "dlops"
+        deployment = client.read_deployment_by_name("dlops-training/retrain")
+        family = client.read_deployment_by_name("family-pipeline/family")
+    assert deployment.work_pool_name == family.work_pool_name == "dlops"
     assert deployment.entrypoint == "pipelines/training.py:training_pipeline"
     assert deployment.parameters["only_if_changed"] is True
+    assert "families" not in deployment.parameters  # configs/pipeline.yaml's
+    assert deployment.parameters["family_deployment"] == "family-pipeline/family"
+    assert family.entrypoint == "pipelines/family.py:family_pipeline"
+    assert family.work_queue_name == "families"
     [schedule] = deployment.schedules
     assert schedule.schedule.cron == "0 3 * * 1"
     [pull] = deployment.pull_steps
