@@ -29,6 +29,8 @@ ENDED = "dlops.ended"  # why a run was ended by someone else than its process
 HOST = "dlops.host"
 PID = "dlops.pid"
 PID_STARTED = "dlops.pid_started"
+HEARTBEAT = "dlops.heartbeat"  # unix time of the run's latest sign of life (another host reads)
+FLOW_RUN = "dlops.flow_run"  # the Prefect flow run that owns the run
 PARENT_RUN = "mlflow.parentRunId"
 EXPERIMENT_KIND = "mlflow.experimentKind"
 MODEL_URI = "model_uri"
@@ -44,6 +46,9 @@ RESUMED_FROM_EPOCH = "resumed_from_epoch"
 
 # The MLflow experiment of the promotion ledger: one run per decision.
 LEDGER_EXPERIMENT = "promotions"
+# A ledger entry's state: pending (written, its alias move not yet confirmed), done, or void
+# (its process died before the alias moved: kept, never counted in the chain of champions)
+LEDGER_STATE = "dlops.ledger_state"
 
 # The gate's decision on a registered version.
 GATE_DECISION = "gate.decision"

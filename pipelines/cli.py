@@ -138,6 +138,7 @@ def data_ingest(
         staged = ingest.stage(project, settings)
         report = _check_data(project, settings, accept_data_change, staged)
         version = versioning.commit(project, settings.data_key, staged)
+        ingest.unstage(staged)
         contract.keep(project, settings, report.profile, version, accept_data_change, actor())
         typer.echo(f"{settings.model_name}: data/{settings.data_key} versioned, {version}")
 
@@ -192,8 +193,13 @@ def _check_data(project: Project, settings, accept_change: str | None, staged=No
     from components.validation import contract
     from components.validation.gx_runner import require
 
-    staged = staged or ingest.stage(project, settings)
-    return require(contract.check(project, settings, staged, accept_change))
+    if staged is not None:
+        return require(contract.check(project, settings, staged, accept_change))
+    staged = ingest.stage(project, settings)
+    try:
+        return require(contract.check(project, settings, staged, accept_change))
+    finally:
+        ingest.unstage(staged)
 
 
 def _train(
@@ -436,12 +442,48 @@ def rollback(family: FamilyArg, model: ModelOpt = None) -> None:
     name = _model(project, family, model)
     target = ledger.rollback_target(name)
     _, settings = _version_settings(project, family, name, target)
-    entry = roll_back(project, settings, ledger.actor())
+    entry = roll_back(project, settings, ledger.actor(), expected_target=target)
     typer.echo(
         f"{settings.model_name}: champion v{entry.champion_before} -> "
         f"v{entry.champion_after} (rollback); ledger run {entry.run_id}"
     )
     typer.echo(f"promotion report: {entry.report}")
+
+
+@app.command()
+def repair(
+    check: Annotated[
+        bool, typer.Option("--check", help="only report what is broken (exit 1 if anything)")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Check and restore what a killed run may leave: ledger, aliases, runs, pushed data.
+
+    Settles half-applied decisions, ends runs whose process is gone (KILLED, and their Prefect
+    flow runs Crashed), deletes versions the gate never judged, pushes data versions the DVC
+    remote lacks from this checkout's cache. With --check, changes nothing.
+    """
+    from components.config import load_pipeline
+    from components.registry import repair as repairs
+    from components.tags import DRIFT_EXPERIMENT, LEDGER_EXPERIMENT
+    from components.tracking.store import reader
+
+    project = _project()
+    names = sorted({n for f in _known_families(project) for n in reader().models(f)})
+    experiments = [load_pipeline(project, None).experiment, LEDGER_EXPERIMENT, DRIFT_EXPERIMENT]
+    if check:
+        found = repairs.check(project, names, experiments)
+    else:
+        from pipelines.steps import crash_flow_runs
+
+        found, killed = repairs.repair(project, names, experiments)
+        found += [f"flow run {f} marked Crashed" for f in crash_flow_runs(killed)]
+    if as_json:
+        typer.echo(json.dumps(found, indent=2))
+    else:
+        typer.echo("\n".join(found) or ("nothing broken" if check else "nothing to repair"))
+    if check and found:
+        raise typer.Exit(1)
 
 
 @app.command()

@@ -18,10 +18,12 @@ from pathlib import Path
 from prefect import flow
 
 from components.config import load_family
+from components.data import ingest
 from components.evaluation.evaluate import verdict
 from components.notifications import Notification
 from components.project import DlopsError, Project, setup_environment
 from components.registry.versions import CHAMPION, alias_version, make_default
+from components.runtime.faults import fault_point
 from components.settings import RetrySettings, default_model_name
 from components.tracking import runs
 from components.validation.gx_runner import ValidationFailed, require
@@ -173,6 +175,7 @@ def _through_the_chain(
 ) -> FamilyOutcome:
     outcome = FamilyOutcome(family)
     step = steps.with_retries(retries)
+    staged = decision = None
     try:
         settings = load_family(project, family, config, overrides)
         outcome.model_name = settings.model_name
@@ -183,12 +186,15 @@ def _through_the_chain(
             report = require(  # the gate: the kind's suite and the model's data contract
                 step.validate_data(project, settings, staged, accept_data_change)
             )
+            fault_point("after-validation")
             outcome.data_version, fingerprint = step.version_data(
                 project, settings, staged, fingerprint
             )
+            fault_point("after-data-version")
             step.keep_contract(
                 project, settings, report.profile, outcome.data_version, accept_data_change
             )
+            ingest.unstage(staged)  # versioned: data/<key> holds the files now
             # training: the flow owns the run from here until close_run
             outcome.run_id = step.open_training_run(
                 project,
@@ -204,15 +210,19 @@ def _through_the_chain(
             outcome.metrics = step.evaluate(project, settings, outcome.run_id)
             outcome.verdict = verdict(settings, outcome.metrics)
             step.close_run(outcome.run_id)
-            # registry
+            # registry and packaging: the new version packaged before the gate moves anything
             outcome.version = step.register(settings, outcome.run_id)
-            decision = step.gate(project, settings, outcome.version, cause)
-            # packaging
-            outcome.bento = step.package(settings)
-            step.mark_succeeded(outcome.run_id)
+            fault_point("after-registration")
+            outcome.bento = step.package(settings, outcome.version)
+            decision = step.gate(project, settings, outcome.version, cause)  # the commit point
+            outcome.bento = step.package_champion(settings)
     except BaseException as exc:
+        if staged is not None:
+            ingest.unstage(staged)
         if outcome.run_id is not None:  # the one place a failed or interrupted run is ended
             runs.end_failed(outcome.run_id, exc)
+        if outcome.version is not None and decision is None and not runs.interrupted(exc):
+            steps.record_failure(project, settings, outcome.version, exc)
         if isinstance(exc, ValidationFailed):
             outcome.status, outcome.message = "validation failed", str(exc)
             outcome.docs = exc.report.docs_index

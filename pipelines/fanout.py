@@ -19,6 +19,7 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from components.settings import RetrySettings
+from components.tracking import runs
 from pipelines.family import FamilyOutcome, family_pipeline, recorded_outcome
 
 
@@ -77,7 +78,13 @@ def train_on_worker(deployment: str, job: Job) -> FamilyOutcome:
     from prefect.deployments import run_deployment
 
     parameters = {**job.parameters(), "config": str(job.config) if job.config else None}
-    flow_run = run_deployment(deployment, parameters=parameters, timeout=None, as_subflow=True)
+    for _ in range(1 + CRASH_RERUNS):
+        flow_run = run_deployment(deployment, parameters=parameters, timeout=None, as_subflow=True)
+        if not (flow_run.state and flow_run.state.is_crashed()):
+            break
+        # its worker died: its training run ends KILLED, and the next flow run (on whichever
+        # worker takes it) resumes from that run's shared checkpoint
+        runs.end_runs_of(job.experiment_id, str(flow_run.id))
     recorded = recorded_outcome(job.parent_run_id, job.family)
     if recorded is not None:
         return recorded
@@ -86,6 +93,9 @@ def train_on_worker(deployment: str, job: Job) -> FamilyOutcome:
         f"flow run {flow_run.name} of {deployment}: "
         f"{state.name if state else 'no state'} {state.message if state else ''}".strip()
     )
+
+
+CRASH_RERUNS = 1  # a family's flow run whose worker died is started once more
 
 
 def cores() -> int:

@@ -327,8 +327,10 @@ def make_bucket(endpoint: str) -> None:
 
 
 def _s3_credentials() -> dict[str, str]:
-    return {"aws_access_key_id": S3_KEY["AWS_ACCESS_KEY_ID"],
-            "aws_secret_access_key": S3_KEY["AWS_SECRET_ACCESS_KEY"]}  # fmt: skip
+    return {
+        "aws_access_key_id": S3_KEY["AWS_ACCESS_KEY_ID"],
+        "aws_secret_access_key": S3_KEY["AWS_SECRET_ACCESS_KEY"],
+    }
 
 
 def _quiet_env() -> dict[str, str]:
@@ -422,15 +424,29 @@ def _start(stack, project, folder, logs, workers, database_url, ports) -> None:
     mlflow_url = f"http://127.0.0.1:{ports['mlflow']}"
     mlflow = _spawn(
         "mlflow",
-        [_bin("mlflow"), "server", "--backend-store-uri",
-         f"postgresql+psycopg://{server}/dlops_mlflow",
-         "--artifacts-destination", f"s3://{BUCKET}/mlflow",
-         "--host", "127.0.0.1", "--port", str(ports["mlflow"]), "--workers", "2"],
-        {**_quiet_env(), **S3_KEY, "AWS_DEFAULT_REGION": REGION,
-         "MLFLOW_S3_ENDPOINT_URL": stack.s3_endpoint},
+        [
+            _bin("mlflow"),
+            "server",
+            "--backend-store-uri",
+            f"postgresql+psycopg://{server}/dlops_mlflow",
+            "--artifacts-destination",
+            f"s3://{BUCKET}/mlflow",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(ports["mlflow"]),
+            "--workers",
+            "2",
+        ],
+        {
+            **_quiet_env(),
+            **S3_KEY,
+            "AWS_DEFAULT_REGION": REGION,
+            "MLFLOW_S3_ENDPOINT_URL": stack.s3_endpoint,
+        },
         logs,
         mlflow_url,
-    )  # fmt: skip
+    )
     stack.services.append(mlflow)
     prefect_api = f"http://127.0.0.1:{ports['prefect']}/api"
     prefect_env = {
@@ -442,39 +458,115 @@ def _start(stack, project, folder, logs, workers, database_url, ports) -> None:
     }
     prefect = _spawn(
         "prefect",
-        [_bin("prefect"), "server", "start", "--host", "127.0.0.1", "--port",
-         str(ports["prefect"])],
+        [
+            _bin("prefect"),
+            "server",
+            "start",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(ports["prefect"]),
+        ],
         prefect_env,
         logs,
         prefect_api.removesuffix("/api"),
-    )  # fmt: skip
+    )
     stack.services.append(prefect)
     _wait(f"{mlflow_url}/health", mlflow, Path(mlflow.log))
     _wait(f"{prefect_api}/health", prefect, Path(prefect.log))
-    stack.env = {"MLFLOW_TRACKING_URI": mlflow_url, "PREFECT_API_URL": prefect_api}
+    stack.env = {
+        "MLFLOW_TRACKING_URI": mlflow_url,
+        "PREFECT_API_URL": prefect_api,
+        # the tracking store's database: promotions take its lock (components/registry/order.py)
+        "DLOPS_REGISTRY_DATABASE_URL": f"{stack.database_url}/dlops_mlflow",
+    }
+    crash_zombies(prefect_api)
     # the work pool, its family queue and the workers, training in this checkout
     client_env = {**_quiet_env(), **stack.env, "PREFECT_HOME": str(folder / "prefect-home")}
     for argv in (
         [_bin("prefect"), "work-pool", "create", POOL, "--type", "process", "--overwrite"],
-        [_bin("prefect"), "work-queue", "create", FAMILY_QUEUE, "--pool", POOL, "--limit",
-         str(workers)],
-    ):  # fmt: skip
+        [
+            _bin("prefect"),
+            "work-queue",
+            "create",
+            FAMILY_QUEUE,
+            "--pool",
+            POOL,
+            "--limit",
+            str(workers),
+        ],
+    ):
         done = subprocess.run(argv, env=client_env, capture_output=True, text=True)
         if done.returncode != 0 and "already exists" not in done.stdout + done.stderr:
             raise DlopsError(f"{' '.join(argv[1:4])}: {(done.stdout + done.stderr).strip()}")
     join(stack, project)
     worker_env = {**client_env, "DLOPS_PROJECT_DIR": str(project.root)}
     worker_env["PREFECT_WORKER_QUERY_SECONDS"] = "3"  # loopback: pick a new run up quickly
+    worker_env["PREFECT_FLOWS_HEARTBEAT_FREQUENCY"] = str(HEARTBEAT_S)  # for `crash_zombies`
     for number in range(1, workers + 1):
         stack.services.append(
             _spawn(
                 f"worker-{number}",
-                [_bin("prefect"), "worker", "start", "--pool", POOL, "--type", "process",
-                 "--name", f"dlops-worker-{number}"],
+                [
+                    _bin("prefect"),
+                    "worker",
+                    "start",
+                    "--pool",
+                    POOL,
+                    "--type",
+                    "process",
+                    "--name",
+                    f"dlops-worker-{number}",
+                ],
                 worker_env,
                 logs,
             )
-        )  # fmt: skip
+        )
+
+
+HEARTBEAT_S = 30  # a worker's flow runs beat this often; three missed beats: Crashed
+
+
+def crash_zombies(api_url: str) -> None:
+    """The Prefect automation that marks Crashed a flow run whose worker died.
+
+    Prefect's own recipe for self-hosted servers: no heartbeat for three beats. The pipeline
+    waiting for that flow run then starts it again, and it resumes from its shared checkpoint.
+    """
+    from datetime import timedelta
+
+    from prefect.automations import Automation
+    from prefect.client.schemas.objects import StateType
+    from prefect.events.actions import ChangeFlowRunState
+    from prefect.events.schemas.automations import EventTrigger, Posture
+    from prefect.events.schemas.events import ResourceSpecification
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    with temporary_settings({PREFECT_API_URL: api_url}):
+        Automation(
+            name="dlops: crash zombie flow runs",
+            trigger=EventTrigger(
+                after={"prefect.flow-run.heartbeat"},
+                expect={
+                    "prefect.flow-run.heartbeat",
+                    "prefect.flow-run.Completed",
+                    "prefect.flow-run.Failed",
+                    "prefect.flow-run.Cancelled",
+                    "prefect.flow-run.Crashed",
+                },
+                match=ResourceSpecification({"prefect.resource.id": ["prefect.flow-run.*"]}),
+                for_each={"prefect.resource.id"},
+                posture=Posture.Proactive,
+                threshold=1,
+                within=timedelta(seconds=3 * HEARTBEAT_S),
+            ),
+            actions=[
+                ChangeFlowRunState(
+                    state=StateType.CRASHED,
+                    message=f"no heartbeat for {3 * HEARTBEAT_S} s: its worker is gone",
+                )
+            ],
+        ).create()
 
 
 def down(stack: Stack, folder: Path) -> list[str]:
@@ -500,6 +592,13 @@ def status(stack: Stack) -> list[dict[str, str]]:
     ]
     if stack.cluster or stack.database_url:
         alive = Path(stack.cluster, "data", "postmaster.pid").is_file() if stack.cluster else True
-        rows.insert(0, {"service": "postgres", "pid": "", "alive": str(alive).lower(),
-                        "url": stack.database_url})  # fmt: skip
+        rows.insert(
+            0,
+            {
+                "service": "postgres",
+                "pid": "",
+                "alive": str(alive).lower(),
+                "url": stack.database_url,
+            },
+        )
     return rows

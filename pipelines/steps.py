@@ -26,6 +26,7 @@ from components.project import DlopsError, Project
 from components.registry import ledger, versions
 from components.registry.gate import Decision
 from components.registry.promotion import gate_and_promote
+from components.runtime.faults import fault_point
 from components.settings import DriftSettings, FamilySettings, NotifySettings, RetrySettings
 from components.tracking import fingerprint as fingerprints
 from components.tracking import runs
@@ -131,6 +132,7 @@ def skip_if_unchanged(
     except DlopsError:
         return None
     fingerprint = fingerprints.of_folder(settings, staged)
+    ingest.unstage(staged)
     last = runs.last_successful_run(experiment_id, settings.model_name)
     if last is None or fingerprint.changes(last.data.tags):
         return None
@@ -196,9 +198,43 @@ def open_training_run(
     run_id = open_run(
         project, settings, data_version, fingerprint, experiment_id, parent_run_id, files
     )
-    if cause:
-        runs.set_tags(run_id, {tag.CAUSE: cause})
+    runs.set_tags(run_id, {tag.FLOW_RUN: flow_run_id(), **({tag.CAUSE: cause} if cause else {})})
     return run_id
+
+
+def flow_run_id() -> str:
+    """The Prefect flow run this code runs in ("" outside one)."""
+    from prefect.runtime import flow_run
+
+    return str(flow_run.id or "")
+
+
+def crash_flow_runs(run_ids: list[str]) -> list[str]:
+    """Mark Crashed the Prefect flow runs that owned these (dead) MLflow runs, where still open.
+
+    A killed process cannot report its own end: without this its flow run would show as
+    Running forever (on a Prefect server, the zombie automation `dlops stack` creates does the
+    same from missed heartbeats). Returns the flow run ids marked.
+    """
+    from uuid import UUID
+
+    from prefect.client.orchestration import get_client
+    from prefect.exceptions import ObjectNotFound
+    from prefect.states import Crashed
+
+    owners = {runs.client().get_run(r).data.tags.get(tag.FLOW_RUN) for r in run_ids}
+    marked = []
+    with get_client(sync_client=True) as client:
+        for owner in filter(None, owners):
+            try:
+                found = client.read_flow_run(UUID(owner))
+            except (ObjectNotFound, ValueError):
+                continue
+            if found.state is None or not found.state.is_final():
+                message = "its process is gone (found by the next dlops run)"
+                client.set_flow_run_state(found.id, Crashed(message=message), force=True)
+                marked.append(owner)
+    return marked
 
 
 @step
@@ -230,8 +266,34 @@ def gate(project: Project, settings: FamilySettings, version: str, cause: str = 
 
 
 @step
-def package(settings: FamilySettings) -> str | None:
-    """Bento of the champion; None while the family has none (its first model was rejected)."""
+def package(settings: FamilySettings, version: str) -> str:
+    """The new version into the BentoML store and its Bento, before the gate moves anything.
+
+    A packaging failure then fails the run with no alias moved.
+    """
+    model_tag = bento.import_version(settings, version)
+    fault_point("while-packaging")
+    return bento.build_bento(settings, model_tag)
+
+
+def record_failure(
+    project: Project, settings: FamilySettings, version: str, exc: BaseException
+) -> None:
+    """A registered version whose run failed before the gate: a ledger entry, the version gone.
+
+    Never raises: the error that failed the run is the one to report.
+    """
+    from components.registry.promotion import record_failure as record
+
+    try:
+        record(project, settings, version, f"{type(exc).__name__}: {exc}"[:500])
+    except Exception as error:
+        print(f"{settings.model_name} v{version}: the failure was not recorded ({error})")
+
+
+@step
+def package_champion(settings: FamilySettings) -> str | None:
+    """The champion's Bento (built already when the new version won); None without one."""
     champion = versions.alias_version(settings.model_name, versions.CHAMPION)
     if champion is None:
         return None
@@ -282,12 +344,6 @@ def checked_for_drift(
 
 
 @step
-def mark_succeeded(run_id: str) -> None:
-    """Tag the training run as the family's latest success: what the next retrain compares to."""
-    runs.set_tags(run_id, {tag.OUTCOME: "ok"})
-
-
-@step
 def announce(settings: NotifySettings, notification: Notification) -> list[str]:
     """Call the notification hooks; their failures are logged, never raised."""
     return notify(settings, notification)
@@ -310,7 +366,7 @@ class Steps:
     register: Task
     gate: Task
     package: Task
-    mark_succeeded: Task
+    package_champion: Task
 
 
 def with_retries(retries: RetrySettings) -> Steps:
@@ -334,5 +390,5 @@ def with_retries(retries: RetrySettings) -> Steps:
         register=register.with_options(**options),
         gate=gate,  # not retried: it appends to the ledger, a retry could record twice
         package=package.with_options(**options),
-        mark_succeeded=mark_succeeded.with_options(**options),
+        package_champion=package_champion.with_options(**options),
     )

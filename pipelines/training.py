@@ -12,6 +12,7 @@ from prefect import flow
 from components import tags as tag
 from components.config import load_family, load_pipeline
 from components.project import DlopsError, Project, setup_environment
+from components.registry.repair import settle_all
 from components.registry.versions import discard_ungated
 from components.tracking import runs
 from pipelines import steps
@@ -95,10 +96,15 @@ def training_pipeline(
     families = list(dict.fromkeys(families or pipeline.families))  # each family once
     overrides = overrides or []
     experiment_id = runs.ensure_experiment(project, pipeline.experiment)
-    for run_id in runs.reap(experiment_id):  # killed processes' runs: KILLED, not RUNNING
-        discard_ungated(run_id)  # and no version the gate never judged
+    settle_all()  # decisions a killed process left half-applied are applied first;
+    reaped = runs.reap(experiment_id)  # killed processes' runs: KILLED, not RUNNING,
+    for run_id in reaped:
+        discard_ungated(run_id)  # no version the gate never judged,
+    steps.crash_flow_runs(reaped)  # and their Prefect flow runs Crashed
     parent_run_id = runs.start_pipeline_run(
-        experiment_id, families, {tag.ONLY_IF_CHANGED: str(only_if_changed).lower()}
+        experiment_id,
+        families,
+        {tag.ONLY_IF_CHANGED: str(only_if_changed).lower(), tag.FLOW_RUN: steps.flow_run_id()},
     )
     causes = dict(causes or {})
     try:

@@ -3,16 +3,31 @@
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
+import time
 from pathlib import Path
 
 from components.project import DlopsError, Project
 from components.settings import FamilySettings
 
 
+STALE_STAGING_S = 24 * 3600  # a staging folder this old is a killed run's leftover
+
+
 def staging_dir(project: Project, key: str) -> Path:
-    """Where model `key`'s source is staged: one folder per model, never shared by two."""
-    return project.work / "staging" / key
+    """A new folder to stage model `key`'s source in: one per run, never shared by two."""
+    base = project.work / "staging"
+    base.mkdir(parents=True, exist_ok=True)
+    for old in base.iterdir():
+        if old.is_dir() and time.time() - old.stat().st_mtime > STALE_STAGING_S:
+            shutil.rmtree(old, ignore_errors=True)
+    return base / f"{key}.{os.getpid()}-{secrets.token_hex(3)}"
+
+
+def unstage(staged: Path) -> None:
+    """Remove a staging folder once its files are versioned (or refused, or only fingerprinted)."""
+    shutil.rmtree(staged, ignore_errors=True)
 
 
 def check_source(settings: FamilySettings) -> None:

@@ -16,6 +16,7 @@ from pathlib import Path
 import yaml
 
 from components.project import DlopsError, Project
+from components.runtime.faults import fault_point
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +113,7 @@ def commit(project: Project, key: str, staged: Path, push: bool = True) -> str:
         try:
             with _repo(project) as repo:
                 repo.add(str(final))
+                fault_point("while-pushing")
                 if push:
                     repo.push(targets=[str(dvc_file)])
         except Exception as exc:
@@ -129,7 +131,14 @@ def commit(project: Project, key: str, staged: Path, push: bool = True) -> str:
     return version
 
 
-OBJECT_STORES = {"s3", "gs", "gcs", "azure", "az", "oss"}  # remotes whose first path part is a bucket
+OBJECT_STORES = {
+    "s3",
+    "gs",
+    "gcs",
+    "azure",
+    "az",
+    "oss",
+}  # remotes whose first path part is a bucket
 
 
 def check_remote(project: Project) -> str | None:
@@ -165,7 +174,9 @@ def check_remote(project: Project) -> str | None:
             reason = " ".join(str(exc).split()) or type(exc).__name__
             raise DlopsError(f"{where} cannot be read: {reason}") from None
     if not found:
-        raise DlopsError(f"{where}: bucket {bucket!r} does not exist (or the credentials cannot see it)")
+        raise DlopsError(
+            f"{where}: bucket {bucket!r} does not exist (or the credentials cannot see it)"
+        )
     return url
 
 
@@ -269,3 +280,36 @@ def restore(project: Project, version: str, destination: Path) -> int:
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(cache.oid_to_path(entry["md5"]), target)
     return len(entries)
+
+
+def missing_on_remote(project: Project, data_versions: list[str], push: bool = False) -> list[str]:
+    """The data versions (`.dir` md5s) whose files are not all on the DVC remote.
+
+    With `push`, what this checkout's cache holds of them is pushed first (a run killed while
+    pushing left its data version here, not there).
+    """
+    import json
+
+    from dvc.repo import Repo
+    from dvc_data.hashfile.hash_info import HashInfo
+
+    if not data_versions or not (project.root / ".dvc").is_dir():
+        return []
+    lacking = []
+    with _lock(project), Repo(str(project.root)) as repo:
+        cache = repo.cache.local
+        for version in dict.fromkeys(data_versions):
+            try:
+                _cached(repo, [version])  # the listing: from the cache, or the remote
+            except DlopsError:
+                lacking.append(version)
+                continue
+            entries = json.loads(Path(cache.oid_to_path(version)).read_text())
+            objects = [HashInfo("md5", version)] + [HashInfo("md5", e["md5"]) for e in entries]
+            status = repo.cloud.status(objects)
+            if push and status.new:
+                repo.cloud.push(list(status.new))
+                status = repo.cloud.status(objects)
+            if status.new or status.missing:
+                lacking.append(version)
+    return lacking

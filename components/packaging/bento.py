@@ -6,6 +6,8 @@ import hashlib
 import os
 import shutil
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib.metadata import version as installed
 from pathlib import Path
 
@@ -42,13 +44,36 @@ def champion(model_name: str, family: str) -> str:
     return found
 
 
+@contextmanager
+def _store_turn(item_tag: str) -> Iterator[None]:
+    """One writer of a BentoML store item at a time, across the processes sharing the store.
+
+    BentoML checks that an item is new, then writes it: two processes writing the same tag at
+    once (two runs packaging one champion) would write into one folder. The lock file sits in
+    the store's home, so every checkout on the machine that shares the store takes it.
+    """
+    from filelock import FileLock
+
+    home = Path(os.environ.get("BENTOML_HOME") or Path.home() / "bentoml")
+    locks = home / ".locks"
+    locks.mkdir(parents=True, exist_ok=True)
+    name = hashlib.sha256(item_tag.encode()).hexdigest()[:16]
+    with FileLock(str(locks / f"{name}.lock"), timeout=600):
+        yield
+
+
 def import_version(settings: FamilySettings, version: str) -> str:
     """Copy a registered version into the BentoML model store (once); returns the model tag."""
+    info = version_info(settings.model_name, version)
+    model_tag = bento_model_tag(settings, version, info.run_id)
+    with _store_turn(model_tag):
+        return _import(settings, version, info, model_tag)
+
+
+def _import(settings: FamilySettings, version: str, info, model_tag: str) -> str:
     import bentoml
     from bentoml.exceptions import NotFound
 
-    info = version_info(settings.model_name, version)
-    model_tag = bento_model_tag(settings, version, info.run_id)
     try:
         return str(bentoml.models.get(model_tag).tag)
     except NotFound:
@@ -102,12 +127,17 @@ def _code_digest(root: Path) -> str:
 
 def build_bento(settings: FamilySettings, model_tag: str) -> str:
     """Build (once per model and code) the family's Bento, pinned to `model_tag`."""
+    name = settings.model_name  # a data set registered under its own name gets its own Bentos
+    version = f"{model_tag.split(':')[1]}-{_code_digest(CODE_ROOT)}"
+    with _store_turn(f"{name}:{version}"):
+        return _build(settings, model_tag, name, version)
+
+
+def _build(settings: FamilySettings, model_tag: str, name: str, version: str) -> str:
     import bentoml
     from bentoml._internal.bento.build_config import BentoEnvSchema
     from bentoml.exceptions import NotFound
 
-    name = settings.model_name  # a data set registered under its own name gets its own Bentos
-    version = f"{model_tag.split(':')[1]}-{_code_digest(CODE_ROOT)}"
     try:
         return str(bentoml.bentos.get(f"{name}:{version}").tag)
     except NotFound:

@@ -1,7 +1,13 @@
 """The promotion ledger: one MLflow run per decision in the `promotions` experiment.
 
-Entries are only ever added. Replaying them gives the history of champions, which is what
-`rollback` walks back along.
+Entries are only ever added, each while the model's decision lock is held
+(`order.decision_turn`): numbered by the store's own order (the highest number plus one, read
+under the lock), and chained: each entry's `champion_before` is the entry before's
+`champion_after`, and the `champion` alias equals the last entry's `champion_after`. An entry is
+written `pending` before its alias move and `done` after; a process killed in between leaves a
+pending entry, which the next decision of the model settles first (`done` when the alias moved,
+`void` when it did not). Replaying the entries that are not void gives the history of
+champions, which is what `rollback` walks back along.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from components.tracking import runs
 
 EXPERIMENT = tag.LEDGER_EXPERIMENT
 MOVES_CHAMPION = {"first", "promote", "manual-promote", "force-promote"}
+REPORTED = MOVES_CHAMPION | {"reject", "rollback"}  # the decisions with an HTML report
 
 
 @dataclass(frozen=True)
@@ -26,6 +33,7 @@ class Entry:
     family: str
     model_name: str
     # first | promote | reject | manual-promote | force-promote | rollback | accept-data-change
+    # | failed (a run that registered a version, then failed before the gate decided)
     action: str
     version: str  # the version decided on (the challenger, or the rollback's target)
     champion_before: str
@@ -44,6 +52,7 @@ class Entry:
     report: str = ""
     detail: str = ""  # an accepted data change: how the contract's profile changed
     cause: str = ""  # what started the run decided on, e.g. `drift:<drift check's run id>`
+    state: str = "done"  # pending | done | void (see the module's docstring)
 
 
 def report_name(entry: Entry) -> str:
@@ -59,12 +68,17 @@ def actor() -> str:
         return "unknown"
 
 
-def entries(model_name: str) -> list[Entry]:
-    """Every ledger entry of `model_name`, oldest first (read without importing MLflow)."""
+def entries(model_name: str, include_void: bool = False) -> list[Entry]:
+    """The ledger entries of `model_name`, oldest first (read without importing MLflow).
+
+    Void entries (a decision whose alias move never happened) only with `include_void`.
+    """
     from components.tracking.store import reader
 
     rows = []
     for row in reader().ledger_rows(model_name):
+        if row.state == "void" and not include_void:
+            continue
         params, metrics = row.params, row.metrics
         rows.append(
             Entry(
@@ -92,33 +106,90 @@ def entries(model_name: str) -> list[Entry]:
                     )
                 },
                 run_id=row.run_id,
+                state=row.state,
             )
         )
     # the report travels with the run: `mlflow artifacts download -u runs:/<run>/<file>`
-    rows = [replace(e, report=f"runs:/{e.run_id}/{report_name(e)}") for e in rows]
+    rows = [
+        replace(e, report=f"runs:/{e.run_id}/{report_name(e)}") if e.action in REPORTED else e
+        for e in rows
+    ]
     return sorted(rows, key=lambda e: e.seq)
 
 
 def record(project: Project, entry: Entry) -> Entry:
-    """Append `entry` (its seq is assigned here) as a finished run; returns it with run id."""
+    """Append `entry` as a pending run, numbered here; returns it with its run id.
+
+    Only under the model's decision lock (`order.decision_turn`): the number is the highest so
+    far plus one, and `settle` marks the entry once its alias move is done.
+    """
     experiment_id = runs.ensure_experiment(project, EXPERIMENT)
-    seq = max((e.seq for e in entries(entry.model_name)), default=0) + 1
+    seq = max((e.seq for e in entries(entry.model_name, include_void=True)), default=0) + 1
     stamp = time.strftime("%Y-%m-%d %H:%M:%S")
-    entry = Entry(**{**asdict(entry), "seq": seq, "time": stamp})
+    entry = Entry(**{**asdict(entry), "seq": seq, "time": stamp, "state": "pending"})
     run = runs.client().create_run(
         experiment_id,
         run_name=f"{entry.family} {entry.action} v{entry.version} {stamp}",
-        tags={tag.RUN_KIND: "promotion", tag.FAMILY: entry.family, "action": entry.action},
+        tags={
+            tag.RUN_KIND: "promotion",
+            tag.FAMILY: entry.family,
+            "action": entry.action,
+            tag.LEDGER_STATE: "pending",
+        },
     )
     values = asdict(entry)
     metric_keys = ("challenger_score", "champion_score", "interval_low", "interval_high", "p_value")
     runs.log_params(
         run.info.run_id,
-        {k: str(values[k])[:6000] for k in values if k not in (*metric_keys, "run_id")},
+        {k: str(values[k])[:6000] for k in values if k not in (*metric_keys, "run_id", "state")},
     )
     runs.log_metrics(run.info.run_id, {k: values[k] for k in metric_keys if values[k] is not None})
     runs.end_run(run.info.run_id, ok=True)
     return Entry(**{**values, "run_id": run.info.run_id})
+
+
+def pending_models() -> list[str]:
+    """The models with a pending entry: decisions a killed process left half-applied."""
+    experiment = runs.client().get_experiment_by_name(EXPERIMENT)
+    if experiment is None:
+        return []
+    found = runs.client().search_runs(
+        [experiment.experiment_id],
+        filter_string=f"tags.`{tag.LEDGER_STATE}` = 'pending'",
+        max_results=1000,
+    )
+    return sorted({r.data.params["model_name"] for r in found if "model_name" in r.data.params})
+
+
+def settle(entry: Entry, state: str) -> Entry:
+    """Mark a pending entry `done` (its alias move happened) or `void` (it never will)."""
+    runs.set_tags(entry.run_id, {tag.LEDGER_STATE: state})
+    return replace(entry, state=state)
+
+
+def broken_links(ledger: list[Entry], champion: str | None) -> list[str]:
+    """Where the chain of champions breaks, in words (empty: the ledger is whole).
+
+    Each entry's `champion_before` must be the previous entry's `champion_after`, numbers must
+    be unique, and the alias must be the last entry's `champion_after`.
+    """
+    problems, previous = [], None
+    numbers = [e.seq for e in ledger]
+    if len(numbers) != len(set(numbers)):
+        problems.append(f"entry numbers repeat: {sorted(numbers)}")
+    for entry in ledger:
+        if entry.state == "pending":
+            problems.append(f"#{entry.seq} {entry.action} is still pending")
+        if previous is not None and entry.champion_before != previous.champion_after:
+            problems.append(
+                f"#{entry.seq} {entry.action} replaced v{entry.champion_before or '-'}, but "
+                f"#{previous.seq} left v{previous.champion_after or '-'} champion"
+            )
+        previous = entry
+    last = previous.champion_after if previous else ""
+    if ledger and (champion or "") != last:
+        problems.append(f"the alias is v{champion or '-'}, the last entry's v{last or '-'}")
+    return problems
 
 
 def rollback_target(model_name: str) -> str:

@@ -24,11 +24,15 @@ def register(model_name: str, model_uri: str, run_id: str, tags: dict[str, str])
     try:
         mlflow_client.get_registered_model(model_name)
     except MlflowException:
-        mlflow_client.create_registered_model(
-            model_name,
-            tags={tag.FAMILY: tags.get(tag.FAMILY, "")},
-            description=f"dlops {tags.get(tag.FAMILY, '')} family; alias `champion` is production",
-        )
+        try:
+            mlflow_client.create_registered_model(
+                model_name,
+                tags={tag.FAMILY: tags.get(tag.FAMILY, "")},
+                description=f"dlops {tags.get(tag.FAMILY, '')} family; alias `champion` is "
+                "production",
+            )
+        except MlflowException:  # another run of the model made it first
+            mlflow_client.get_registered_model(model_name)
     existing = mlflow_client.search_model_versions(f"name='{model_name}' and run_id='{run_id}'")
     if existing:
         return str(existing[0].version)
@@ -53,6 +57,11 @@ def discard_ungated(run_id: str) -> list[str]:
             client().delete_model_version(version.name, version.version)
             discarded.append(f"{version.name} v{version.version}")
     return discarded
+
+
+def delete_version(model_name: str, version: str) -> None:
+    """Delete a version that no alias names (a failed run's)."""
+    client().delete_model_version(model_name, version)
 
 
 def alias_version(model_name: str, alias: str) -> str | None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import random
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -58,9 +59,14 @@ def _set_rng_state(state: dict[str, Any], generator: torch.Generator) -> None:
 
 @dataclass(frozen=True)
 class Checkpointer:
-    """Saves and restores the training state in `folder` (the run's store)."""
+    """Saves and restores the training state in `folder` (the run's store).
+
+    `on_save(path)` is called after each checkpoint is in place, e.g. to share it with other
+    machines (the tracking store's artifacts) so that a run moved to another worker resumes.
+    """
 
     folder: Path
+    on_save: Callable[[Path], None] | None = None
 
     @property
     def path(self) -> Path:
@@ -110,6 +116,8 @@ class Checkpointer:
         partial = self.path.with_suffix(".partial")
         torch.save(state, partial)
         os.replace(partial, self.path)
+        if self.on_save is not None:
+            self.on_save(self.path)
 
     def copy_from(self, other: Checkpointer) -> None:
         """Take over `other`'s checkpoint (a resumed run starts from a copy in its own store)."""

@@ -80,6 +80,18 @@ def default_workers() -> int:
     return max(0, min(4, (os.cpu_count() or 1) - 1))
 
 
+def _worker_start() -> str | None:
+    """How DataLoader workers start: fork where the system has it, else its default.
+
+    Fork is what torch does by default on Linux; a process that was itself spawned (a family
+    trained in Prefect's process pool) would otherwise spawn its workers, and those cannot take
+    the dataset's shared tensors over.
+    """
+    import multiprocessing
+
+    return "fork" if "fork" in multiprocessing.get_all_start_methods() else None
+
+
 @dataclass
 class Batches:
     """The batches of one dataset on one device, pass after pass (iterate it once per epoch).
@@ -109,6 +121,9 @@ class Batches:
                 num_workers=self.workers,
                 persistent_workers=self.workers > 0,
                 collate_fn=stack_arrays,
+                # fork where there is one: the default on Linux, also inside a process that was
+                # spawned (a family of `dlops run` trained in Prefect's process pool)
+                multiprocessing_context=_worker_start() if self.workers > 0 else None,
                 # its own seed source: the global RNG stays as the model's augmentations left it
                 generator=torch.Generator().manual_seed(0),
             )

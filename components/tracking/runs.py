@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 import socket
 import time
 from pathlib import Path
@@ -24,13 +25,21 @@ def client():
 
 def ensure_experiment(project: Project, name: str) -> str:
     """Create (once) and return the experiment; it opens on training runs in the MLflow UI."""
+    from mlflow.exceptions import MlflowException
+
     mlflow_client = client()
     experiment = mlflow_client.get_experiment_by_name(name)
     if experiment is None:
         location = None
         if client().tracking_uri.startswith("sqlite:"):
             location = f"{project.artifact_root()}/{name}"
-        experiment_id = mlflow_client.create_experiment(name, artifact_location=location)
+        try:
+            experiment_id = mlflow_client.create_experiment(name, artifact_location=location)
+        except MlflowException:  # another process made it first
+            experiment = mlflow_client.get_experiment_by_name(name)
+            if experiment is None:
+                raise
+            experiment_id = experiment.experiment_id
     else:
         experiment_id = experiment.experiment_id
     mlflow_client.set_experiment_tag(experiment_id, tag.EXPERIMENT_KIND, "custom_model_development")
@@ -39,6 +48,12 @@ def ensure_experiment(project: Project, name: str) -> str:
 
 def _stamp() -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S")
+
+
+# A RUNNING run of another host whose heartbeat is older than this is taken for dead: its host
+# cannot be asked about its process. Runs beat when they start, at each shared checkpoint and
+# while their pipeline waits for its families.
+STALE_AFTER_S = 1800
 
 
 def process_tags() -> dict[str, str]:
@@ -50,7 +65,13 @@ def process_tags() -> dict[str, str]:
         tag.HOST: socket.gethostname(),
         tag.PID: str(me.pid),
         tag.PID_STARTED: f"{me.create_time():.3f}",
+        tag.HEARTBEAT: f"{time.time():.0f}",
     }
+
+
+def beat(run_id: str) -> None:
+    """A sign of life of a long run, for `dead_runs` on other hosts."""
+    set_tags(run_id, {tag.HEARTBEAT: f"{time.time():.0f}"})
 
 
 def _owner_alive(tags: dict[str, str]) -> bool:
@@ -65,21 +86,36 @@ def _owner_alive(tags: dict[str, str]) -> bool:
         return False
 
 
-def reap(experiment_id: str) -> list[str]:
-    """End as KILLED the RUNNING runs whose process on this host is gone (SIGKILL, power loss).
+def _dead(run, host: str, now: float) -> bool:
+    tags = run.data.tags
+    if tags.get(tag.HOST) == host:
+        return not _owner_alive(tags)  # this host: ask for its process
+    last = float(tags.get(tag.HEARTBEAT) or run.info.start_time / 1000)
+    return now - last > STALE_AFTER_S  # another host: silent too long
 
-    Runs of other hosts, and of live processes here, are left alone. Returns the ended run ids.
+
+def dead_runs(experiment_id: str) -> list[str]:
+    """The RUNNING runs whose process is gone.
+
+    On this host, asked by its PID; on another host, a heartbeat older than `STALE_AFTER_S` (a
+    worker that crashed, a machine that lost power).
     """
-    host = socket.gethostname()
+    host, now = socket.gethostname(), time.time()
+    found = client().search_runs(
+        [experiment_id], filter_string="attributes.status = 'RUNNING'", max_results=5000
+    )
+    return [run.info.run_id for run in found if _dead(run, host, now)]
+
+
+def reap(experiment_id: str) -> list[str]:
+    """End as KILLED the RUNNING runs whose process is gone (SIGKILL, power loss, a lost worker).
+
+    Runs of live processes are left alone (see `dead_runs`). Returns the ended run ids.
+    """
     ended = []
-    for run in client().search_runs(
-        [experiment_id],
-        filter_string=f"attributes.status = 'RUNNING' and tags.`{tag.HOST}` = '{host}'",
-        max_results=1000,
-    ):
-        if not _owner_alive(run.data.tags):
-            _end_killed(run.info.run_id)
-            ended.append(run.info.run_id)
+    for run_id in dead_runs(experiment_id):
+        _end_killed(run_id)
+        ended.append(run_id)
     # A training run finished but its pipeline died before the family succeeded (during
     # registration or the gate): it counts as killed too.
     for parent in list(ended):
@@ -94,6 +130,17 @@ def reap(experiment_id: str) -> list[str]:
                 _end_killed(run.info.run_id)
                 ended.append(run.info.run_id)
     return ended
+
+
+def end_runs_of(experiment_id: str, flow_run_id: str) -> list[str]:
+    """End as KILLED the RUNNING runs a crashed Prefect flow run owned (its worker died)."""
+    found = client().search_runs(
+        [experiment_id],
+        filter_string=f"attributes.status = 'RUNNING' and tags.`{tag.FLOW_RUN}` = '{flow_run_id}'",
+    )
+    for run in found:
+        _end_killed(run.info.run_id)
+    return [run.info.run_id for run in found]
 
 
 def _end_killed(run_id: str) -> None:
@@ -276,6 +323,21 @@ def log_artifact(run_id: str, path: Path, artifact_path: str | None = None) -> N
 
 def log_text(run_id: str, text: str, artifact_file: str) -> None:
     client().log_text(run_id, text, artifact_file)
+
+
+def download(run_id: str, artifact_file: str, folder: Path) -> Path | None:
+    """A run's artifact file into `folder` (the path), or None when the run has none."""
+    from mlflow.artifacts import download_artifacts
+    from mlflow.exceptions import MlflowException
+
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        found = Path(download_artifacts(run_id=run_id, artifact_path=artifact_file))
+    except (MlflowException, OSError):
+        return None
+    target = folder / found.name
+    shutil.copyfile(found, target)
+    return target
 
 
 def read_text(run_id: str, artifact_file: str) -> str | None:

@@ -32,11 +32,12 @@ class RunFacts:
 
 @dataclass(frozen=True)
 class LedgerRow:
-    """One ledger run's params and metrics."""
+    """One ledger run's params and metrics, and its state (`tags.LEDGER_STATE`)."""
 
     run_id: str
     params: dict[str, str]
     metrics: dict[str, float]
+    state: str = "done"  # entries from before states were kept are done
 
 
 class Reader(Protocol):
@@ -156,7 +157,17 @@ class SqliteReader:
             metrics = self._rows(
                 "select key, value, is_nan from latest_metrics where run_uuid = ?", run_id
             )
-            rows.append(LedgerRow(run_id, params, {k: _metric(v, nan) for k, v, nan in metrics}))
+            state = self._rows(
+                "select value from tags where run_uuid = ? and key = ?", run_id, tag.LEDGER_STATE
+            )
+            rows.append(
+                LedgerRow(
+                    run_id,
+                    params,
+                    {k: _metric(v, nan) for k, v, nan in metrics},
+                    state[0][0] if state else "done",
+                )
+            )
         return rows
 
 
@@ -231,7 +242,15 @@ class ClientReader:
             filter_string=f"params.model_name = '{model_name}'",
             max_results=50_000,
         )
-        return [LedgerRow(r.info.run_id, dict(r.data.params), dict(r.data.metrics)) for r in found]
+        return [
+            LedgerRow(
+                r.info.run_id,
+                dict(r.data.params),
+                dict(r.data.metrics),
+                r.data.tags.get(tag.LEDGER_STATE, "done"),
+            )
+            for r in found
+        ]
 
 
 def sqlite_path(uri: str) -> Path | None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,9 +29,51 @@ from components.tracking.lineage import git_commit
 log = logging.getLogger(__name__)
 
 
-def checkpoints_of(project: Project, run_id: str) -> Checkpointer:
-    """Where a training run checkpoints every epoch: its own folder in the run store."""
-    return Checkpointer(project.run_dir(run_id) / "checkpoints")
+SHARE_EVERY_S = 60.0  # how often a running training shares its checkpoint (and beats)
+CHECKPOINT_ARTIFACT = "checkpoints"
+
+
+class SharedCheckpoints:
+    """What follows a saved checkpoint, at most once a minute: a heartbeat, and its sharing.
+
+    The run and its pipeline beat; the checkpoint becomes an artifact of the run, where any
+    worker can read it (a run whose worker died resumes on another). Best effort: a failure
+    here never fails training.
+    """
+
+    def __init__(self, run_id: str, parent_run_id: str | None):
+        self.run_id, self.parent_run_id, self.last = run_id, parent_run_id, float("-inf")
+
+    def __call__(self, path: Path) -> None:
+        now = time.monotonic()
+        if now - self.last < SHARE_EVERY_S:
+            return
+        self.last = now
+        try:
+            for run_id in filter(None, (self.run_id, self.parent_run_id)):
+                runs.beat(run_id)
+            runs.log_artifact(self.run_id, path, CHECKPOINT_ARTIFACT)
+        except Exception as exc:  # the tracking store is away: the local checkpoint stays
+            log.warning("checkpoint of run %s not shared: %s", self.run_id, exc)
+
+
+def checkpoints_of(project: Project, run_id: str, parent_run_id: str | None = None) -> Checkpointer:
+    """Where a training run checkpoints every epoch: its own folder in the run store.
+
+    With `parent_run_id` (a training in progress), each checkpoint is also shared.
+    """
+    share = SharedCheckpoints(run_id, parent_run_id) if parent_run_id is not None else None
+    return Checkpointer(project.run_dir(run_id) / "checkpoints", on_save=share)
+
+
+def _fetched(project: Project, run_id: str) -> Checkpointer:
+    """The run's checkpoint in this checkout: here already, or fetched from its artifacts."""
+    checkpoints = checkpoints_of(project, run_id)
+    if not checkpoints.exists():
+        fetched = runs.download(run_id, f"{CHECKPOINT_ARTIFACT}/last.pt", checkpoints.folder)
+        if fetched is None:
+            log.info("run %s left no shared checkpoint", run_id)
+    return checkpoints
 
 
 @dataclass(frozen=True)
@@ -50,7 +93,7 @@ def resumable(
     A checkpoint that cannot be read (a disk error, a file cut short) is passed over.
     """
     for run in runs.unfinished_runs(experiment_id, model_name, fingerprint.combined):
-        checkpoints = checkpoints_of(project, run.info.run_id)
+        checkpoints = _fetched(project, run.info.run_id)  # the run may have died elsewhere
         if not checkpoints.exists():
             continue
         try:
@@ -122,7 +165,7 @@ def train_family(project: Project, settings: FamilySettings, run_id: str) -> Non
     run = runs.client().get_run(run_id)
     device = resolve_device(settings.train.device)
     local = project.run_dir(run_id)
-    checkpoints = checkpoints_of(project, run_id)
+    checkpoints = checkpoints_of(project, run_id, run.data.tags.get(tag.PARENT_RUN, ""))
 
     # split
     split = load_split(project, settings)

@@ -125,7 +125,7 @@ def uninterrupted(project, config, tmp_path):
     try:
         settings = load_family(project, "mlp", config, [f"registry.model_name={MODEL}"])
         task = kind_for("mlp")
-        split = task.load_split(project.data / "mlp", settings)
+        split = task.load_split(project.data / settings.data_key, settings)
         train = settings.train.adapted(split.size("train"))  # as train_family does
         settings = settings.model_copy(update={"train": train})
         seed_everything(settings.train.seed)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from components.registry.ledger import Entry, broken_links
 from tests.conftest import make_project
 from tests.pipeline_helpers import REPO, tiny_config
 
@@ -66,6 +67,17 @@ class Stack:
             timeout=timeout,
         )
 
+    def start(self, root: Path, *args: str) -> subprocess.Popen:
+        """`dlops ARGS` in `root`, not waited for."""
+        return subprocess.Popen(
+            [DLOPS, *args],
+            env=self.client_env(root),
+            cwd=root,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
     def mlflow(self):
         from mlflow import MlflowClient
 
@@ -108,7 +120,11 @@ def stack(tmp_path_factory):
             for line in up.stdout.splitlines()
             if line.startswith("export ")
         )
-        assert set(exports) == {"MLFLOW_TRACKING_URI", "PREFECT_API_URL"}
+        assert set(exports) == {
+            "MLFLOW_TRACKING_URI",
+            "PREFECT_API_URL",
+            "DLOPS_REGISTRY_DATABASE_URL",
+        }
         running = Stack(folder, exports)
         running.first = first
         running.config = tiny_config(base)
@@ -199,22 +215,37 @@ def test_a_second_checkout_sees_restores_trains_promotes_and_serves(stack, tmp_p
     lineage = stack.dlops(second, "lineage", "dlops-mlp@1", "--restore", str(restored), "--json")
     assert lineage.returncode == 0, lineage.stderr
     assert (restored / "data.csv").read_bytes() == (stack.first / "data/mlp/data.csv").read_bytes()
-    # it trains here too (v2), then promotes it past the gate and rolls back
-    trained = stack.dlops(second, "run", "--family", "mlp", "--config", str(stack.config))
-    assert trained.returncode == 0, trained.stdout[-3000:] + trained.stderr
-    promote = ("promote", "mlp", "--version", "2", "--force", "--reason", "second checkout")
-    assert stack.dlops(second, *promote).returncode == 0
-    assert stack.mlflow().get_registered_model("dlops-mlp").aliases["champion"] == "2"
-    assert stack.dlops(second, "rollback", "mlp").returncode == 0
-    actions = [
-        e["action"] for e in json.loads(stack.dlops(second, "history", "mlp", "--json").stdout)
+    # both checkouts train the model at once: each run ends well with a version of its own
+    twins = [
+        stack.start(root, "run", "--family", "mlp", "--config", str(stack.config))
+        for root in (stack.first, second)
     ]
-    assert actions == ["first", "reject", "force-promote", "rollback"]
+    for twin in twins:
+        out, err = twin.communicate(timeout=400)
+        assert twin.returncode == 0, out[-3000:] + err
+    found = stack.mlflow().search_model_versions("name='dlops-mlp'")
+    assert sorted(int(v.version) for v in found) == [1, 2, 3]
+    # racing promotions and rollbacks from both checkouts, ordered on PostgreSQL's lock
+    from tests.integration.test_nothing_lost import race_commands
+
+    commands = race_commands("dlops-mlp")
+    racers = [stack.start(r, *c) for r, c in zip([stack.first, second] * 4, commands, strict=False)]
+    for racer in racers:
+        out, err = racer.communicate(timeout=400)
+        assert racer.returncode in (0, 2), err[-2000:]
+        assert racer.returncode == 0 or (err.startswith("error: ") and err.count("\n") == 1)
+    history = json.loads(stack.dlops(second, "history", "mlp", "--json").stdout)
+    entries = [Entry(**e) for e in history]
+    champion = stack.mlflow().get_registered_model("dlops-mlp").aliases["champion"]
+    assert broken_links(entries, champion) == []
+    assert sum(r.returncode == 0 for r in racers) == sum(e.actor != "pipeline" for e in entries)
+    check = stack.dlops(second, "repair", "--check")
+    assert check.returncode == 0, check.stdout + check.stderr
     # the first checkout sees the same ledger, and serves the champion the server names
     first = json.loads(stack.dlops(stack.first, "history", "mlp", "--json").stdout)
-    assert [e["action"] for e in first] == actions
+    assert first == history
     served = serve_once(stack, second, {"rows": [[1.0] * 30]}, "/predict")
-    assert served["model_name"] == "dlops-mlp" and served["model_version"] == "1"
+    assert served["model_name"] == "dlops-mlp" and served["model_version"] == champion
 
 
 def serve_once(stack, root: Path, body: dict, path: str) -> dict:

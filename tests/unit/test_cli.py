@@ -42,7 +42,7 @@ def listed_commands(*args: str) -> set[str]:
 def test_help_lists_every_command_and_no_other():
     assert listed_commands() == {
         *("data", "validate", "run", "retrain", "schedule", "serve", "build", "status"),
-        *("history", "promote", "rollback", "lineage", "drift", "ui", "stack"),
+        *("history", "promote", "rollback", "lineage", "drift", "ui", "stack", "repair"),
     }
     assert listed_commands("data") == {"ingest", "status"}
     assert listed_commands("stack") == {"up", "down", "status", "env", "join"}
