@@ -65,10 +65,12 @@ def _project(prefect: bool = False, data: bool = False) -> Project:
     The tracking server always (when `MLFLOW_TRACKING_URI` names one); the Prefect server and
     the DVC remote for the commands that use them. One line and exit 2 when one is unusable.
     """
+    from pipelines.leftovers import sweep
     from pipelines.preflight import check_servers
 
     project = Project.current()
     setup_environment(project)
+    sweep(project)  # servers a killed command left running
     check_servers(project, prefect=prefect, data=data)
     return project
 
@@ -211,9 +213,11 @@ def _train(
 ) -> None:
     from components.config import load_family, load_pipeline
     from components.data.ingest import check_source
+    from pipelines.leftovers import sweep
 
     project = Project.current()
     setup_environment(project)
+    sweep(project)  # servers a killed command left running
     if accept_change is not None and not accept_change.strip():  # before any data is read
         raise DlopsError("--accept-data-change needs a reason: it is recorded in the ledger")
     load_pipeline(project, config)  # bad settings fail here, before any server or run starts
@@ -227,16 +231,18 @@ def _train(
 
     check_servers(project, prefect=True, data=True)  # the servers the run will use answer
 
+    from pipelines.leftovers import prefect_api
     from pipelines.summary import print_summary
     from pipelines.training import training_pipeline
 
-    outcomes = training_pipeline(
-        families=chosen,
-        config=config,
-        overrides=set_ or [],
-        only_if_changed=only_if_changed,
-        accept_data_change=accept_change,
-    )
+    with prefect_api(project):
+        outcomes = training_pipeline(
+            families=chosen,
+            config=config,
+            overrides=set_ or [],
+            only_if_changed=only_if_changed,
+            accept_data_change=accept_change,
+        )
     print_summary(outcomes)
     if any(o["status"] not in ("ok", "skipped") for o in outcomes):
         raise typer.Exit(1)
@@ -578,9 +584,11 @@ def drift(
         return
 
     from pipelines.drift import drift_pipeline
+    from pipelines.leftovers import prefect_api
     from pipelines.summary import print_drift
 
-    rows = drift_pipeline(models, config, set_ or [], settings)
+    with prefect_api(project):
+        rows = drift_pipeline(models, config, set_ or [], settings)
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
     else:

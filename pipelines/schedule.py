@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from components.project import DlopsError, Project
+from pipelines.leftovers import adopt, release
 
 
 def check_cron(expression: str) -> str:
@@ -87,6 +88,7 @@ def prefect_server(project: Project, port: int, timeout_s: float = 120) -> Itera
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+    adopt(project, server.pid)  # stopped by the next command if this one is killed
     try:
         deadline = time.monotonic() + timeout_s
         while not _healthy(url):
@@ -103,6 +105,7 @@ def prefect_server(project: Project, port: int, timeout_s: float = 120) -> Itera
             server.wait(timeout=30)
         except subprocess.TimeoutExpired:
             server.kill()
+        release(project, server.pid)
 
 
 def serve(

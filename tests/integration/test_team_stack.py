@@ -286,3 +286,29 @@ def test_a_missing_bucket_is_refused_before_anything(stack, tmp_path):
     assert "bucket 'no-such-bucket' does not exist" in result.stderr
     assert not (third / "data" / "mlp").exists()  # nothing staged into data/, nothing pushed
     assert len(stack.mlflow().search_model_versions("name='dlops-mlp'")) == versions
+
+
+def test_a_run_killed_between_alias_and_ledger_converges_on_postgresql(stack):
+    """kill -9 right after the alias moved: `dlops repair` applies the pending entry."""
+    env = {**stack.client_env(stack.first), "DLOPS_FAULT_AT": "between-alias-and-ledger"}
+    killed = subprocess.run(
+        [DLOPS, "run", "--family", "mlp", "--config", str(stack.config)]
+        + ["--set", "registry.model_name=pg-crash"],
+        env=env,
+        cwd=stack.first,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stdout[-2000:] + killed.stderr
+    broken = stack.dlops(stack.first, "repair", "--check")
+    assert broken.returncode == 1 and "pg-crash" in broken.stdout, broken.stdout + broken.stderr
+    assert stack.dlops(stack.first, "repair").returncode == 0
+    check = stack.dlops(stack.first, "repair", "--check")
+    assert check.returncode == 0, check.stdout + check.stderr
+    [entry] = json.loads(
+        stack.dlops(stack.first, "history", "mlp", "-m", "pg-crash", "--json").stdout
+    )
+    assert entry["action"] == "first" and entry["state"] == "done"
+    aliases = stack.mlflow().get_registered_model("pg-crash").aliases
+    assert {k: str(v) for k, v in aliases.items()} == {"champion": "1", "challenger": "1"}
