@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import tempfile
 from pathlib import Path
 
 from prefect import task
@@ -64,8 +65,15 @@ def run_here(job: Job) -> FamilyOutcome:
 
 @task(name="train-family", task_run_name="{job.family}", cache_policy=NO_CACHE)
 def train_in_process(job: Job) -> FamilyOutcome:
-    """The family's flow run, in a process of the pool."""
-    return run_here(job)
+    """The family's flow run, in a process of the pool (marked busy in the core share)."""
+    from components.runtime.device import SHARE_ENV
+
+    marker = Path(os.environ[SHARE_ENV]) / str(os.getpid())
+    marker.touch()
+    try:
+        return run_here(job)
+    finally:
+        marker.unlink(missing_ok=True)
 
 
 @task(name="train-family-on-worker", task_run_name="{job.family}", cache_policy=NO_CACHE)
@@ -103,10 +111,15 @@ def cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
 
 
-def _threads(count: int) -> None:
-    """A pool process's initializer: its share of the cores as torch threads."""
-    from components.runtime.device import use_threads
+def _threads(count: int, share: str) -> None:
+    """A pool process's initializer: its share of the cores as torch threads.
 
+    `share` is the folder where the processes training now are counted: the share is updated
+    before each epoch as families finish.
+    """
+    from components.runtime.device import SHARE_ENV, use_threads
+
+    os.environ[SHARE_ENV] = share
     use_threads(count)
 
 
@@ -133,9 +146,10 @@ def _in_processes(jobs: list[Job], workers: int) -> list[FamilyOutcome]:
         api_url = str(client.api_url)
     threads = max(1, cores() // workers)
     with (
+        tempfile.TemporaryDirectory(prefix="dlops-cores-") as share,
         temporary_settings({PREFECT_API_URL: api_url}),  # the pool's processes report to it
         ProcessPoolTaskRunner(
-            max_workers=workers, initializer=_threads, initargs=(threads,)
+            max_workers=workers, initializer=_threads, initargs=(threads, share)
         ) as runner,
     ):
         futures = [runner.submit(train_in_process, parameters={"job": job}) for job in jobs]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import random
 from contextlib import contextmanager, nullcontext
 
@@ -39,9 +40,32 @@ def autocast(device: torch.device):
     return torch.autocast(device_type="cuda", dtype=torch.bfloat16)
 
 
+SHARE_ENV = "DLOPS_CORE_SHARE"  # a folder: one file per process training now on these cores
+_pinned = False  # inside `one_cpu_thread`: the share is not applied
+
+
 def use_threads(count: int) -> None:
     """This process's torch CPU threads (a process of a pool takes its share of the cores)."""
     torch.set_num_threads(count)
+
+
+def share_cores() -> None:
+    """Torch threads = the cores / the processes training now; called before each epoch.
+
+    Processes of a pool that train families at once each mark themselves in `DLOPS_CORE_SHARE`
+    while they train; when the short families are done, the long ones take the freed cores.
+    """
+    folder = os.environ.get(SHARE_ENV)
+    if not folder or _pinned:
+        return
+    try:
+        busy = max(1, len(os.listdir(folder)))
+    except OSError:
+        return
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    threads = max(1, (cores or 1) // busy)
+    if threads != torch.get_num_threads():
+        torch.set_num_threads(threads)
 
 
 @contextmanager
@@ -51,10 +75,13 @@ def one_cpu_thread(device: torch.device):
     Their per-step matrix products are far too small to split: extra threads only add
     synchronisation, and on a busy machine they run several times slower than one thread.
     """
-    threads = torch.get_num_threads()
+    global _pinned
+    threads, pinned = torch.get_num_threads(), _pinned
     if device.type == "cpu":
         torch.set_num_threads(1)
+        _pinned = True
     try:
         yield
     finally:
         torch.set_num_threads(threads)
+        _pinned = pinned

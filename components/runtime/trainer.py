@@ -13,7 +13,7 @@ from torch import nn
 
 from components.runtime.checkpoint import Checkpointer
 from components.runtime.datasets import Batches, as_dataset
-from components.runtime.device import autocast, seed_everything
+from components.runtime.device import autocast, seed_everything, share_cores
 from components.settings import TrainSettings
 
 
@@ -181,6 +181,7 @@ def fit(
     done = resume(checkpoints, model, [optimizer], schedulers, generator, result, device)
     progress = epoch_progress(settings, result, done)
     for epoch in progress:
+        share_cores()  # the cores other families at once have freed
         model.train()
         # Sums stay on the device: one sync per epoch, not one per batch.
         loss_sum = torch.zeros((), device=device)

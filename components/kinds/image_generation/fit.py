@@ -17,7 +17,7 @@ from torch.nn.functional import binary_cross_entropy_with_logits as bce
 from components.models.gan import GAN, GANConfig
 from components.runtime.checkpoint import Checkpointer
 from components.runtime.datasets import batches
-from components.runtime.device import autocast, seed_everything
+from components.runtime.device import autocast, seed_everything, share_cores
 from components.runtime.trainer import (
     FitResult,
     end_epoch,
@@ -95,6 +95,7 @@ def fit_gan(
     done = resume(checkpoints, model, [g_opt, d_opt], schedulers, generator, result, device)
     progress = epoch_progress(settings, result, done)
     for epoch in progress:
+        share_cores()  # the cores other families at once have freed
         model.train()
         d_sum = torch.zeros((), device=device)
         g_sum = torch.zeros((), device=device)
