@@ -4,8 +4,8 @@
 own, two checkouts pointed at it, tiny configs. A fixed count of operations:
 1. `--pipelines` `dlops run`s at once, half from each checkout, two of them of the same model
    (`dlops-mlp`), the others of their own models;
-2. `--promotions` promotions (`--force`, to v1 or v2) and rollbacks of `dlops-mlp` at once,
-   alternating between the checkouts;
+2. `--promotions` promotions (`--force`, to v1 or v2) and rollbacks of `dlops-mlp`, racing in
+   waves of `--at-once`, alternating between the checkouts;
 3. one run killed with SIGKILL half-way, then `dlops repair`;
 then `dlops repair --check` (every invariant of components/registry/repair.py) and the counts:
 runs, versions, ledger entries, the commands' exits, invariant violations (the goal: 0).
@@ -59,6 +59,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pipelines", type=int, default=4)
     parser.add_argument("--promotions", type=int, default=20)
+    parser.add_argument("--at-once", type=int, default=4, help="racing commands per wave")
     args = parser.parse_args()
     base = Path(tempfile.mkdtemp(prefix="dlops-soak-"))
     first, second = checkout(base / "first"), checkout(base / "second")
@@ -101,6 +102,7 @@ def main() -> None:
         )
 
     exits: Counter = Counter()
+    refusals: Counter = Counter()
     try:
         subprocess.run(
             [DLOPS, "stack", "join", "--dir", str(folder)],
@@ -135,8 +137,11 @@ def main() -> None:
         pipelines_s = time.perf_counter() - started
         # 2. racing promotions and rollbacks of dlops-mlp from both checkouts
         started = time.perf_counter()
-        racers = []
+        racers: list[subprocess.Popen] = []
         for index in range(args.promotions):
+            if index % args.at_once == 0:  # a wave of racers at once, then the next
+                for process in racers[-args.at_once :]:
+                    process.wait()
             root = (first, second)[index % 2]
             if index % 3 == 2:
                 racers.append(start(root, "rollback", "mlp"))
@@ -148,8 +153,10 @@ def main() -> None:
                     )
                 )
         for process in racers:
-            process.communicate()
+            out, err = process.communicate()
             exits[f"promote/rollback exit {process.returncode}"] += 1
+            if process.returncode != 0:  # why, in the command's own words
+                refusals[(err.strip().splitlines() or out.strip().splitlines() or ["?"])[-1]] += 1
         promotions_s = time.perf_counter() - started
         # 3. a run killed half-way, then repair
         victim = start(
@@ -190,9 +197,12 @@ def main() -> None:
     print(f"\n{platform.node()}: {len(os.sched_getaffinity(0))} cores; stack in {folder}")
     print(
         f"{args.pipelines} pipelines at once: {pipelines_s:.0f} s; "
-        f"{args.promotions} racing promotions/rollbacks: {promotions_s:.0f} s"
+        f"{args.promotions} racing promotions/rollbacks ({args.at_once} at once): "
+        f"{promotions_s:.0f} s"
     )
     print("exits:", dict(sorted(exits.items())))
+    for message, count in refusals.most_common():
+        print(f"  {count} x {message[:300]}")
     print(
         f"runs: {len(all_runs)} ({dict(Counter(r.info.status for r in all_runs))}); "
         f"versions: {len(versions)}; dlops-mlp ledger entries: {len(history)}"

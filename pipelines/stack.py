@@ -98,7 +98,13 @@ class Stack:
 
 
 def _free(port: int) -> bool:
+    """Nothing listens on the port.
+
+    Connections of a server just stopped (in TIME_WAIT) do not count: the servers bind with
+    SO_REUSEADDR, as the probe does.
+    """
     with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind(("127.0.0.1", port))
         except OSError:

@@ -276,7 +276,15 @@ def promote_by_hand(
     action = "force-promote" if force else "manual-promote"
     note = f"{reason.strip()} (gate: {decision.reason})" if force else decision.reason
     entry = _entry(settings, action, version, champion, version, decision, note, actor)
-    return _decide(project, entry, champion, f"the gate scored v{version}")
+    try:
+        return _decide(project, entry, champion, f"the gate scored v{version}")
+    except ChampionMoved as moved:
+        if moved.found == version:  # a promotion racing this one made it champion first
+            raise DlopsError(
+                f"{name} v{version} is already the champion (another promotion made it so "
+                "while the gate scored it)"
+            ) from None
+        raise
 
 
 def record_data_change(
