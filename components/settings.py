@@ -338,8 +338,12 @@ class FamilySettings(_Strict):
         return {key: str(value) for key, value in _flatten(self.model_dump(mode="json")).items()}
 
 
-EVENTS = ("promoted", "rejected", "validation_failed", "failed", "drift_detected")
-Event = Literal["promoted", "rejected", "validation_failed", "failed", "drift_detected"]
+EVENTS = (
+    "promoted", "rejected", "validation_failed", "failed", "drift_detected", "serve_refused"
+)  # fmt: skip
+Event = Literal[
+    "promoted", "rejected", "validation_failed", "failed", "drift_detected", "serve_refused"
+]
 
 
 class WebhookSettings(_Strict):

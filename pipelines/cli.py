@@ -319,16 +319,35 @@ def schedule(
 def serve(
     family: FamilyArg,
     model: ModelOpt = None,
+    pin: Annotated[
+        int | None,
+        typer.Option(
+            "--pin",
+            min=1,
+            metavar="VERSION",
+            help="serve this version and only it (default: follow the champion alias)",
+        ),
+    ] = None,
+    poll: Annotated[
+        float, typer.Option(min=0.1, help="seconds between reads of the champion alias")
+    ] = 10.0,
     host: Annotated[str, typer.Option(help="address to bind")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="port")] = 3000,
 ) -> None:
-    """Serve a model's champion with `bentoml serve` (/readyz, /livez, /metrics and its API)."""
+    """Serve a model with `bentoml serve`, following its champion (/readyz, /metrics, its API).
+
+    A new champion (a promotion, a rollback) is loaded beside the served one, checked on its
+    logged example and switched to without dropping a request; `--pin` serves one version only.
+    """
+    from components.config import load_pipeline
     from components.packaging import bento
 
     project = _project()
-    version, settings = _version_settings(project, family, _model(project, family, model))
+    name = _model(project, family, model)
+    version, settings = _version_settings(project, family, name, str(pin) if pin else None)
     tag = bento.import_version(settings, version)
-    typer.echo(f"serving {tag} on http://{host}:{port}")
+    follows = "" if pin else f", following {name}@champion every {poll:g} s"
+    typer.echo(f"serving {tag} on http://{host}:{port}{follows}")
     command = [
         str(Path(sys.executable).parent / "bentoml"),
         "serve",
@@ -338,10 +357,18 @@ def serve(
         "--port",
         str(port),
     ]
+    env = {
+        **os.environ,
+        **_input_log_env(project),
+        "DLOPS_MODEL_TAG": tag,
+        "DLOPS_MODEL_NAME": name,
+        "DLOPS_FOLLOW": "" if pin else "champion",
+        "DLOPS_POLL_SECONDS": str(poll),
+        "DLOPS_MAX_BATCH": str(settings.serving.max_batch),
+        "DLOPS_NOTIFY": load_pipeline(project, None).notify.model_dump_json(),
+    }
     os.chdir(CODE_ROOT)
-    os.execve(
-        command[0], command, {**os.environ, **_input_log_env(project), "DLOPS_MODEL_TAG": tag}
-    )
+    os.execve(command[0], command, env)
 
 
 def _input_log_env(project: Project) -> dict[str, str]:

@@ -15,7 +15,7 @@ from components.settings import Event, NotifySettings, WebhookSettings
 log = logging.getLogger("dlops.notify")
 
 RETRY_PAUSE_S = 0.5  # wait before the single retry of a connection error or a 5xx answer
-_WARN_EVENTS = ("validation_failed", "failed", "drift_detected")
+_WARN_EVENTS = ("validation_failed", "failed", "drift_detected", "serve_refused")
 REASON_CHARS = 300  # the summary's reason is cut here; the payload's `reason` stays whole
 
 
@@ -32,7 +32,8 @@ class Notification:
     """What happened to a model family, as sent to every hook.
 
     Attributes:
-        event: One of "promoted", "rejected", "validation_failed", "failed", "drift_detected".
+        event: One of "promoted", "rejected", "validation_failed", "failed", "drift_detected",
+            "serve_refused" (a running service refused to switch to a new champion).
         family: Model family, e.g. "mlp".
         model_name: Registered model name.
         version: Registered version the event is about.
@@ -72,6 +73,9 @@ class Notification:
             text = f"{self.family}: data{data} failed validation"
         elif self.event == "drift_detected":
             text = f"{model}: served inputs drifted from its training data"
+        elif self.event == "serve_refused":
+            keeps = f", the service keeps v{self.champion}" if self.champion else ""
+            text = f"{model} not switched to{keeps}"
         else:
             text = f"{model} pipeline failed"
         reason = _one_line(self.reason)

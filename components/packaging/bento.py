@@ -18,6 +18,8 @@ from components.registry.versions import CHAMPION, alias_version, version_info
 from components.settings import FamilySettings, default_model_name
 from components.tracking.models import local_model_dir
 
+EXAMPLE_FILES = ("MLmodel", "input_example.json")  # of the logged model, beside its artifacts/
+
 
 def service_path(family: str) -> str:
     """Each family's service is the class `Service` in `serving/<family>.py`."""
@@ -91,6 +93,9 @@ def _import(settings: FamilySettings, version: str, info, model_tag: str) -> str
     with bentoml.models.create(model_tag, labels=labels, metadata=metadata) as model:
         for item in source.iterdir():
             shutil.copy2(item, Path(model.path) / item.name)
+        for name in EXAMPLE_FILES:  # what a following service checks a new version on
+            if (source.parent.parent / name).is_file():
+                shutil.copy2(source.parent.parent / name, Path(model.path) / name)
     return model_tag
 
 
@@ -155,7 +160,13 @@ def _build(settings: FamilySettings, model_tag: str, name: str, version: str) ->
             build_ctx=str(CODE_ROOT),
             include=["/serving/*.py", "/components/**/*.py"],
             labels={tag.FAMILY: settings.family, "model": model_tag.replace(":", "-")},
-            envs=[BentoEnvSchema(name="DLOPS_MODEL_TAG", value=model_tag)],
+            # pinned to its model; given MLFLOW_TRACKING_URI it follows the champion alias
+            envs=[
+                BentoEnvSchema(name="DLOPS_MODEL_TAG", value=model_tag),
+                BentoEnvSchema(name="DLOPS_FOLLOW", value=CHAMPION),
+                BentoEnvSchema(name="DLOPS_MODEL_NAME", value=settings.model_name),
+                BentoEnvSchema(name="DLOPS_MAX_BATCH", value=str(settings.serving.max_batch)),
+            ],
             python={"packages": packages, "lock_packages": False},
         )
     finally:

@@ -180,9 +180,9 @@ class ClientReader:
     """The same questions through MlflowClient, for any tracking store."""
 
     def __init__(self):
-        from components.tracking.runs import client
+        from mlflow import MlflowClient
 
-        self.client = client()
+        self.client = MlflowClient()  # on MLFLOW_TRACKING_URI; this reader never writes
 
     def alias_version(self, model_name: str, alias: str) -> str | None:
         from mlflow.exceptions import MlflowException

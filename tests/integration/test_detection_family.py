@@ -8,7 +8,7 @@ import io
 import numpy as np
 import pytest
 
-from tests.pipeline_helpers import asgi_client, detection_scenes
+from tests.pipeline_helpers import asgi_client, detection_scenes, fuzz
 
 TINY = [
     "data.detection.image_size=64",
@@ -64,6 +64,7 @@ def test_detect_answers_in_the_uploads_pixels_and_refuses_bad_uploads(detector_r
     with asgi_client(
         "detector", bento.import_version(settings, detector_run["champion"])
     ) as client:
+        assert fuzz(client) > 0  # no 5xx, whatever arrives
         files = [("images", ("a.png", png(pixels), "image/png")),
                  ("images", ("b.png", png(large), "image/png"))]  # fmt: skip
         ok = client.post("/detect", files=files, data={"threshold": "0.05"})
@@ -89,8 +90,11 @@ def test_detect_answers_in_the_uploads_pixels_and_refuses_bad_uploads(detector_r
         ):
             refused = client.post("/detect", files=bad, data=form)
             assert 400 <= refused.status_code < 500 and "error" in refused.json(), refused.text
-        as_text = client.post("/detect", data={"images": "http://127.0.0.1:9/x.png"})
+        url = {"images": "http://127.0.0.1:9/x.png"}  # never fetched: a text field, refused
+        as_text = client.post("/detect", data=url, files=[("note", ("n.txt", b"x"))])
         assert as_text.status_code == 422, as_text.text
+        assert "expected an uploaded file" in as_text.json()["error"]
+        assert client.post("/detect", data=url).status_code == 415  # not multipart at all
         too_many = client.post("/detect", files=files * 9)
         assert too_many.status_code == 413
 

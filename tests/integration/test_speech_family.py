@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.pipeline_helpers import asgi_client
+from tests.pipeline_helpers import asgi_client, fuzz
 
 RATE = 16_000
 TONES = {"a": 500.0, "b": 1500.0}
@@ -92,6 +92,7 @@ def test_transcribe_answers_and_refuses(speech_run):
     settings = version_settings(speech_run["model_name"], speech_run["champion"])
     rng = np.random.default_rng(9)
     with asgi_client("speech", bento.import_version(settings, speech_run["champion"])) as client:
+        assert fuzz(client) > 0  # no 5xx, whatever arrives
         clips = [wav_bytes(tones("ab", rng)), wav_bytes(tones("ba", rng, 44_100), 44_100, 2)]
         files = [("audio", (f"{i}.wav", clip, "audio/wav")) for i, clip in enumerate(clips)]
         ok = client.post("/transcribe", files=files)
@@ -111,9 +112,12 @@ def test_transcribe_answers_and_refuses(speech_run):
         assert too_many.status_code == 413
         # a text value in a file field is refused, never fetched as a URL by BentoML (was a 500)
         for form in ({"audio": "http://127.0.0.1:9/x.wav"}, {"audio": "hello"}):
-            as_text = client.post("/transcribe", data=form)
+            as_text = client.post("/transcribe", data=form, files=[("note", ("n.txt", b"x"))])
             assert as_text.status_code == 422, as_text.text
             assert "expected an uploaded file" in as_text.json()["error"]
+            not_multipart = client.post("/transcribe", data=form)  # a url-encoded form
+            assert not_multipart.status_code == 415, not_multipart.text
+            assert "multipart/form-data" in not_multipart.json()["error"]
 
 
 def _corrupt_blank(folder, table):

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.pipeline_helpers import asgi_client
+from tests.pipeline_helpers import asgi_client, fuzz
 
 TOPICS = {
     "animal": ["a dog barks at night", "the cat purrs softly", "a bird sings at dawn"],
@@ -60,6 +60,7 @@ def test_classify_answers_and_refuses(text_run):
 
     settings = version_settings(text_run["model_name"], text_run["champion"])
     with asgi_client("text", bento.import_version(settings, text_run["champion"])) as client:
+        assert fuzz(client) > 0  # no 5xx, whatever arrives
         ok = client.post("/classify", json={"texts": ["the cat purrs softly", "ünï 文字 🙂"]})
         assert ok.status_code == 200, ok.text
         body = ok.json()

@@ -27,7 +27,7 @@ def lint_imports(root: Path) -> subprocess.CompletedProcess:
 def test_import_contracts_hold():
     result = lint_imports(REPO)
     assert result.returncode == 0, result.stdout[-4000:]
-    assert "Contracts: 4 kept, 0 broken." in result.stdout
+    assert "Contracts: 5 kept, 0 broken." in result.stdout
 
 
 def copy_of_the_code(tmp_path: Path) -> Path:
@@ -47,6 +47,21 @@ def test_a_service_importing_training_code_breaks_the_contract(tmp_path):
     assert result.returncode != 0
     assert "serving is not allowed to import components.runtime.trainer" in result.stdout
     assert "serving.rnn -> components.runtime.trainer" in result.stdout
+
+
+def test_the_services_registry_client_may_not_write_or_reach_mlflow_elsewhere(tmp_path):
+    """The services reach MLflow through the read-only client alone, and it only reads."""
+    root = copy_of_the_code(tmp_path)
+    client = root / "components" / "tracking" / "registry_client.py"
+    client.write_text(
+        client.read_text() + "\nfrom components.tracking.runs import client  # noqa\n"
+    )
+    service = root / "serving" / "mlp.py"
+    service.write_text(service.read_text() + "\nimport mlflow  # noqa\n")
+    result = lint_imports(root)
+    assert result.returncode != 0
+    assert "components.tracking.registry_client -> components.tracking.runs" in result.stdout
+    assert "serving.mlp -> mlflow" in result.stdout
 
 
 def test_the_runtime_importing_a_kind_breaks_the_layers(tmp_path):

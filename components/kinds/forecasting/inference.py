@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 from components.kinds.card import ModelCard, predictor
+from components.kinds.forecasting.schemas import MAX_HISTORY
 from components.project import DlopsError
 from components.runtime.datasets import batches
 from components.runtime.device import autocast
@@ -56,3 +57,16 @@ def predict_array(model, card: ForecastCard, model_input) -> np.ndarray:
     if x.ndim != 2 or x.shape[1] < card.window:
         raise DlopsError(f"expected histories of shape (N, >= {card.window}), got {x.shape}")
     return forecast(model, x).astype(np.float64)
+
+
+def describe(card) -> dict:
+    """What the service's `/metadata` says of a model besides its lineage."""
+    return {
+        "window": card.window,
+        "horizon": card.horizon,
+        "season_length": card.season_length,
+        "frequency": card.frequency,
+        "time": card.time,
+        "target": card.target,
+        "max_history": MAX_HISTORY,
+    }

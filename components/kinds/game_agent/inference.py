@@ -125,3 +125,15 @@ def predict_frame(model, card: AgentCard, model_input):
 
     x = check_observations(model_input.to_numpy(dtype=np.float64), card)
     return pd.DataFrame({"action": act(model, x).astype(np.int64)})
+
+
+def describe(card) -> dict:
+    """What the service's `/metadata` says of a model besides its lineage."""
+    return {
+        "environment": card.environment,
+        "observation_size": card.observation_size,
+        "n_actions": card.n_actions,
+        "low": card.low,
+        "high": card.high,
+        "reward_threshold": card.reward_threshold,
+    }

@@ -6,6 +6,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from components.runtime.service_spec import ServiceSpec
+
 # Strict, finite numbers: no "1.5" strings, no booleans, no NaN or Infinity.
 Number = Annotated[float, Field(strict=True, allow_inf_nan=False)]
 MAX_OBSERVATIONS = 4_096
@@ -31,3 +33,6 @@ class EpisodeRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     seed: Annotated[int, Field(strict=True, ge=0, le=MAX_SEED)]
+
+
+SERVICE = ServiceSpec(max_batch=MAX_OBSERVATIONS, batchable=False, timeout_s=60)

@@ -105,3 +105,13 @@ def classify(model, card: ImageCard, x: np.ndarray) -> list[dict[str, Any]]:
 def predict_frame(model, card: ImageCard, model_input):
     """The logged model's prediction: images → a frame of class + probabilities."""
     return predictions_frame(predict_proba(model, as_batch(model_input, card)), card.names)
+
+
+def describe(card) -> dict:
+    """What the service's `/metadata` says of a model besides its lineage."""
+    return {
+        "classes": card.names,
+        "image_size": card.image_size,
+        "mode": card.mode,
+        "max_file_bytes": card.max_file_bytes,
+    }

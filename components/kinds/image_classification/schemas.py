@@ -6,6 +6,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
+from components.runtime.service_spec import ServiceSpec
+
 # Strict, finite pixel values in [0, 1]: no strings, no booleans, no NaN or Infinity.
 Pixel = Annotated[float, Field(strict=True, allow_inf_nan=False, ge=0, le=1)]
 Image3D = list[list[list[Pixel]]]  # (C, H, W); (H, W) grayscale is wrapped to (1, H, W)
@@ -29,3 +31,6 @@ class PixelsRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     images: Annotated[list[PixelImage], Field(min_length=1, max_length=HARD_MAX_BATCH)]
+
+
+SERVICE = ServiceSpec(max_batch=HARD_MAX_BATCH, batchable=True, timeout_s=30)

@@ -99,3 +99,15 @@ def as_array(image) -> list:
     """One (C, H, W) image in [0, 1] as nested lists: (H, W) for grayscale, else (H, W, C)."""
     array = image[0] if image.shape[0] == 1 else image.transpose(1, 2, 0)
     return array.astype("float64").round(4).tolist()  # float64: 0.0285, not 0.02850000001
+
+
+def describe(card) -> dict:
+    """What the service's `/metadata` says of a model besides its lineage."""
+    return {
+        "classes": card.classes,
+        "digits": class_values(card.classes),
+        "conditional": card.conditional,
+        "image_size": card.image_size,
+        "mode": card.mode,
+        "latent_dim": card.latent_dim,
+    }

@@ -6,6 +6,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from components.runtime.service_spec import ServiceSpec
+
 HARD_MAX_BATCH = 4096  # the model's own serving.max_batch (usually smaller) applies too
 StrictInt = Annotated[int, Field(strict=True)]
 
@@ -19,3 +21,6 @@ class GenerateRequest(BaseModel):
     seed: Annotated[int, Field(strict=True, ge=0, lt=2**63)] = 0
     digit: StrictInt | None = None
     format: Literal["png", "array"] = "png"
+
+
+SERVICE = ServiceSpec(max_batch=HARD_MAX_BATCH, batchable=False, timeout_s=30)

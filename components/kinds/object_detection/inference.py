@@ -188,3 +188,13 @@ def predict_frame(model, card: DetectionCard, model_input):
         for item in found
     ]
     return pd.DataFrame(rows, columns=["image", "box", "label", "score"])
+
+
+def describe(card) -> dict:
+    """What the service's `/metadata` says of a model besides its lineage."""
+    return {
+        "classes": card.classes,
+        "image_size": card.image_size,
+        "score_threshold": card.score_threshold,
+        "max_file_bytes": card.max_file_bytes,
+    }

@@ -185,3 +185,14 @@ def predict_frame(model, card: SpeechCard, frame):
 
     waves = [np.asarray(a, dtype=np.float32) for a in frame["audio"]]
     return pd.DataFrame({"text": transcribe(model, card, waves)})
+
+
+def describe(card) -> dict:
+    """What the service's `/metadata` says of a model besides its lineage."""
+    return {
+        "alphabet": card.alphabet,
+        "sample_rate": card.sample_rate,
+        "max_seconds": card.max_seconds,
+        "max_file_bytes": card.max_file_bytes,
+        "max_beam": MAX_BEAM,
+    }

@@ -61,3 +61,12 @@ def predict_frame(model, card: TabularCard, frame):
     """The logged model's prediction: a frame with the feature columns → class + probabilities."""
     x = frame[card.features].to_numpy(dtype=np.float32)
     return predictions_frame(predict_proba(model, x), card.names)
+
+
+def describe(card) -> dict:
+    """What the service's `/metadata` says of a model besides its lineage."""
+    return {
+        "features": card.features,
+        "classes": card.names,
+        "labels": card.classes,
+    }

@@ -6,6 +6,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from components.runtime.service_spec import ServiceSpec
+
 # Strict, finite numbers: no "1.5" strings, no booleans, no NaN or Infinity.
 Number = Annotated[float, Field(strict=True, allow_inf_nan=False)]
 HARD_MAX_BATCH = 100_000  # the model's own serving.max_batch (usually smaller) applies too
@@ -25,3 +27,6 @@ class PredictRequest(BaseModel):
         if (self.rows is None) == (self.records is None):
             raise ValueError("send exactly one of `rows` or `records`")
         return self
+
+
+SERVICE = ServiceSpec(max_batch=HARD_MAX_BATCH, batchable=True, timeout_s=30)

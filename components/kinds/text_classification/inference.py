@@ -77,3 +77,11 @@ def classify(model, card: TextCard, texts: list[str]) -> list[dict[str, Any]]:
 def predict_frame(model, card: TextCard, frame):
     """The logged model's prediction: a frame with the text column → class + probabilities."""
     return predictions_frame(text_proba(model, card, list(frame[card.text_column])), card.names)
+
+
+def describe(card) -> dict:
+    """What the service's `/metadata` says of a model besides its lineage."""
+    return {
+        "labels": card.names,
+        "max_tokens": card.max_tokens,
+    }

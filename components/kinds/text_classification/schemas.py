@@ -6,6 +6,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+from components.runtime.service_spec import ServiceSpec
+
 HARD_MAX_BATCH = 10_000  # the model's own serving.max_batch (usually smaller) applies too
 MAX_CHARS = 10_000  # a longer text is refused, not cut: the model reads max_tokens tokens
 Text = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=MAX_CHARS)]
@@ -25,3 +27,6 @@ class ClassifyRequest(BaseModel):
         if blank:
             raise ValueError(f"texts {blank[:5]} are blank: send some text")
         return texts
+
+
+SERVICE = ServiceSpec(max_batch=HARD_MAX_BATCH, batchable=True, timeout_s=30)

@@ -159,3 +159,13 @@ def predict_frame(model, card: TranslationCard, frame):
 
     texts = list(frame[card.text_column])
     return pd.DataFrame({"translation": translate(model, card, texts)})
+
+
+def describe(card) -> dict:
+    """What the service's `/metadata` says of a model besides its lineage."""
+    return {
+        "max_source_tokens": card.max_source_tokens,
+        "max_target_tokens": card.max_target_tokens,
+        "beam": card.beam,
+        "max_beam": MAX_BEAM,
+    }

@@ -6,6 +6,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+from components.runtime.service_spec import ServiceSpec
+
 MAX_BEAM = 8  # the beam is bounded: its cost grows with its width
 HARD_MAX_BATCH = 1_000  # the model's own serving.max_batch (usually smaller) applies too
 MAX_CHARS = 2_000  # a longer sentence is refused, not cut: the model reads max_source_tokens
@@ -27,3 +29,6 @@ class TranslateRequest(BaseModel):
         if blank:
             raise ValueError(f"texts {blank[:5]} are blank: send a sentence")
         return texts
+
+
+SERVICE = ServiceSpec(max_batch=HARD_MAX_BATCH, batchable=False, timeout_s=60)
