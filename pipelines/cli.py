@@ -26,6 +26,10 @@ stack_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(stack_app, name="stack")
+shadow_app = typer.Typer(
+    help="The challenger answering live requests beside the champion.", no_args_is_help=True
+)
+app.add_typer(shadow_app, name="shadow")
 StackDirOpt = Annotated[
     Path | None,
     typer.Option("--dir", help="the stack's state and logs; default ~/.cache/dlops/stack"),
@@ -331,6 +335,12 @@ def serve(
     poll: Annotated[
         float, typer.Option(min=0.1, help="seconds between reads of the champion alias")
     ] = 10.0,
+    shadow: Annotated[
+        bool, typer.Option(help="also answer a sample of requests with the challenger, logged")
+    ] = False,
+    shadow_rate: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="the share of requests shadowed")
+    ] = 0.1,
     host: Annotated[str, typer.Option(help="address to bind")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="port")] = 3000,
 ) -> None:
@@ -347,6 +357,7 @@ def serve(
     version, settings = _version_settings(project, family, name, str(pin) if pin else None)
     tag = bento.import_version(settings, version)
     follows = "" if pin else f", following {name}@champion every {poll:g} s"
+    follows += f", shadowing {shadow_rate:.0%} with @challenger" if shadow else ""
     typer.echo(f"serving {tag} on http://{host}:{port}{follows}")
     command = [
         str(Path(sys.executable).parent / "bentoml"),
@@ -366,6 +377,9 @@ def serve(
         "DLOPS_POLL_SECONDS": str(poll),
         "DLOPS_MAX_BATCH": str(settings.serving.max_batch),
         "DLOPS_NOTIFY": load_pipeline(project, None).notify.model_dump_json(),
+        "DLOPS_SHADOW": "challenger" if shadow else "",
+        "DLOPS_SHADOW_RATE": str(shadow_rate),
+        "DLOPS_SHADOW_LOG": str(project.work / "shadow"),
     }
     os.chdir(CODE_ROOT)
     os.execve(command[0], command, env)
@@ -384,6 +398,17 @@ def _input_log_env(project: Project) -> dict[str, str]:
         input_log.RATE_ENV: str(drift.sample_rate),
         input_log.MAX_ROWS_ENV: str(drift.max_rows),
     }
+
+
+@shadow_app.command("report")
+def shadow_report(family: FamilyArg, model: ModelOpt = None) -> None:
+    """Summarise `dlops serve --shadow`'s log into an MLflow run: agreement, latency, failures."""
+    from components.registry import shadow
+
+    project = _project()
+    summary = shadow.report(project, _model(project, family, model))
+    typer.echo(summary.line())
+    typer.echo(f"MLflow run: {summary.run_id} (experiment {shadow.EXPERIMENT})")
 
 
 @app.command()

@@ -6,9 +6,12 @@ Prefect, GX or DVC (an import-linter contract in pyproject.toml says so).
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import json
 import logging
 import os
+import random
 import threading
 import time
 import weakref
@@ -49,6 +52,10 @@ MODEL_NAME_ENV = "DLOPS_MODEL_NAME"  # the registered model followed (default: t
 POLL_ENV = "DLOPS_POLL_SECONDS"  # how often the alias is read
 MAX_BATCH_ENV = "DLOPS_MAX_BATCH"  # the serving.max_batch setting, for models fetched by version
 NOTIFY_ENV = "DLOPS_NOTIFY"  # the notify settings (JSON) a failed switch is reported to
+SHADOW_ENV = "DLOPS_SHADOW"  # the alias shadowed beside the served model ("challenger"); unset: off
+SHADOW_RATE_ENV = "DLOPS_SHADOW_RATE"  # the share of requests also sent to the shadow
+SHADOW_LOG_ENV = "DLOPS_SHADOW_LOG"  # the folder of the shadow logs (<model>/shadow.jsonl)
+ANSWERING: contextvars.ContextVar[str] = contextvars.ContextVar("dlops_answering", default="")
 log = logging.getLogger("dlops.serving")
 
 
@@ -225,37 +232,65 @@ class Models:
         )
         self.refused: set[str] = set()
         self.switches = 0
+        self.shadow_alias = os.environ.get(SHADOW_ENV, "").strip()
+        if not os.environ.get("MLFLOW_TRACKING_URI"):
+            self.shadow_alias = ""
+        self.shadow: Served | None = None  # the shadowed version (see `Shadowing`)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        if not following:
-            return
-        if self.current is None:  # serve nothing until the alias' version is here
-            version = self._aliased()
+        self.following = following
+        if following and self.current is None:  # serve nothing until the alias' version is here
+            version = self._aliased(self.alias)
             if version is None:
                 raise RuntimeError(f"{self.model_name} has no {self.alias!r} alias to serve")
             self.current = load_version(self.model_name, version, self.max_batch)
+        if not (following or self.shadow_alias):
+            return
         self.poll = float(os.environ.get(POLL_ENV, "10") or 10)
         self._thread = threading.Thread(target=self._watch, name="dlops-follow", daemon=True)
         self._thread.start()
 
-    @property
-    def following(self) -> bool:
-        return self._thread is not None
-
-    def _aliased(self) -> str | None:
+    def _aliased(self, alias: str) -> str | None:
         from components.tracking import registry_client
 
-        return registry_client.alias_version(self.model_name, self.alias)
+        return registry_client.alias_version(self.model_name, alias)
 
     def _watch(self) -> None:
-        self.check()  # at once: the start model may not be the alias' version
-        while not self._stop.wait(self.poll):
-            self.check()
+        while True:  # at once first: the start model may not be the alias' version
+            if self.following:
+                self.check()
+            if self.shadow_alias:
+                self.check_shadow()
+            if self._stop.wait(self.poll):
+                return
+
+    def check_shadow(self) -> None:
+        """Load the shadowed alias' version when it moved (none while it is the one served)."""
+        try:
+            version = self._aliased(self.shadow_alias)
+        except Exception as exc:
+            log.warning("%s: alias %r not read: %s", self.model_name, self.shadow_alias, exc)
+            return
+        if version is None or version == self.current.version:
+            self.shadow = None
+            return
+        if (self.shadow and self.shadow.version == version) or version in self.refused:
+            return
+        try:
+            shadow = load_version(self.model_name, version, self.max_batch)
+        except Exception as exc:
+            self.refused.add(version)
+            log.error("%s v%s not shadowed: %s: %s", self.model_name, version,
+                      type(exc).__name__, exc)  # fmt: skip
+            return
+        self.shadow = shadow
+        log.info("%s: shadowing v%s (%s) beside v%s", self.model_name, version,
+                 self.shadow_alias, self.current.version)  # fmt: skip
 
     def check(self) -> str | None:
         """Switch to the alias' version if it moved; returns the version switched to."""
         try:
-            version = self._aliased()
+            version = self._aliased(self.alias)
         except Exception as exc:  # the registry is away: keep serving, ask again next time
             log.warning("%s: alias %r not read: %s", self.model_name, self.alias, exc)
             return None
@@ -324,7 +359,12 @@ class ModelService:
 
     @property
     def served(self) -> Served:
-        """The model answering now (a reference: it stays valid for the whole request)."""
+        """The model answering now (a reference: it stays valid for the whole request).
+
+        The shadowed version, when `Shadowing` replays a request to it.
+        """
+        if ANSWERING.get() == "shadow" and self.models.shadow is not None:
+            return self.models.shadow
         return self.models.current
 
     def max_batch(self, served: Served) -> int:
@@ -364,7 +404,8 @@ class ModelService:
     @staticmethod
     def log(served: Served, build: Callable[[], dict[str, Any]]) -> None:
         """Log the request's inputs when the input log samples it (never fails the answer)."""
-        log_inputs(served.inputs, build)
+        if ANSWERING.get() != "shadow":  # a shadowed request was logged when it was answered
+            log_inputs(served.inputs, build)
 
     @staticmethod
     def answer(served: Served, body: dict[str, Any]) -> dict[str, Any]:
@@ -381,6 +422,7 @@ class ModelService:
             "max_batch": self.max_batch(served),
             "follows": self.models.alias if self.models.following else None,
             "switches": self.models.switches,
+            "shadow": self.models.shadow.version if self.models.shadow else None,
         }
 
     @bentoml.on_shutdown
@@ -638,8 +680,130 @@ def _replay(body: bytes, receive):
     return receive_again
 
 
+ANSWER_KEYS = ("predictions", "translations", "transcripts", "actions", "forecast", "images")
+
+
+def answers_of(body: Any) -> list | None:
+    """The per-item answers of a response, reduced to what two models may agree on."""
+    if not isinstance(body, dict):
+        return None
+    for key in ANSWER_KEYS:
+        if isinstance(body.get(key), list):
+            return [_primary(item) for item in body[key]]
+    return None
+
+
+def _primary(item: Any) -> Any:
+    if isinstance(item, dict):
+        for key in ("class", "translation", "text"):
+            if key in item:
+                return item[key]
+        if "detections" in item:
+            return sorted(d["label"] for d in item["detections"])
+    return item
+
+
+class Shadowing:
+    """ASGI middleware: a sample of requests is answered again by the shadowed version.
+
+    After the served model's answer has gone out, the same request is replayed to the app with
+    `ANSWERING` set to "shadow" (the service answers it from `Models.shadow`), in a task of its
+    own: the client never waits for it. Both answers' versions, statuses, latencies and how many
+    items they agree on go to `<DLOPS_SHADOW_LOG>/<model>/shadow.jsonl`, which `dlops shadow
+    report` summarises into an MLflow run.
+    """
+
+    def __init__(self, app, routes: dict[str, Route]):
+        self.app = app
+        self.routes = {path for path, route in routes.items() if route.fields}
+        self.rate = float(os.environ.get(SHADOW_RATE_ENV, "0.1") or 0.1)
+        self.folder = os.environ.get(SHADOW_LOG_ENV, "")
+        self.tasks: set[asyncio.Task] = set()  # held until done
+
+    async def __call__(self, scope, receive, send):
+        models = ACTIVE[0] if ACTIVE else None
+        if (
+            scope["type"] != "http"
+            or scope.get("path") not in self.routes
+            or models is None
+            or models.shadow is None
+            or not self.folder
+            or random.random() >= self.rate
+        ):
+            return await self.app(scope, receive, send)
+        chunks, more = [], True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return None
+            chunks.append(message.get("body", b""))
+            more = message.get("more_body", False)
+        body = b"".join(chunks)
+        answer, status, started = [], [0], time.perf_counter()
+
+        async def captured(message):
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+            elif message["type"] == "http.response.body":
+                answer.append(message.get("body", b""))
+            return await send(message)
+
+        await self.app(scope, _replay(body, receive), captured)
+        served_s = time.perf_counter() - started
+        if status[0] == 200:
+            task = asyncio.get_running_loop().create_task(
+                self._shadow(scope, body, b"".join(answer), served_s)
+            )
+            self.tasks.add(task)
+            task.add_done_callback(self.tasks.discard)
+        return None
+
+    async def _shadow(self, scope, body: bytes, served_answer: bytes, served_s: float) -> None:
+        answer, status = [], [0]
+
+        async def captured(message):
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+            elif message["type"] == "http.response.body":
+                answer.append(message.get("body", b""))
+
+        ANSWERING.set("shadow")  # this task's own context
+        started = time.perf_counter()
+        try:
+            await self.app(dict(scope), _replay(body, None), captured)
+        except Exception as exc:  # the shadow's failure is logged, never the client's
+            log.warning("shadow request failed: %s", exc)
+        shadow_s = time.perf_counter() - started
+        try:
+            first = json.loads(served_answer)
+            second = json.loads(b"".join(answer) or b"null")
+        except ValueError:
+            return
+        mine, theirs = answers_of(first), answers_of(second)
+        agree = None
+        if mine is not None and theirs is not None and len(mine) == len(theirs):
+            agree = sum(a == b for a, b in zip(mine, theirs, strict=True))
+        record = {
+            "time": time.time(),
+            "route": scope.get("path"),
+            "model_name": first.get("model_name"),
+            "champion": first.get("model_version"),
+            "challenger": second.get("model_version") if isinstance(second, dict) else None,
+            "status": status[0],
+            "items": len(mine) if mine is not None else None,
+            "agree": agree,
+            "champion_ms": round(served_s * 1000, 3),
+            "challenger_ms": round(shadow_s * 1000, 3),
+        }
+        folder = Path(self.folder) / str(record["model_name"])
+        folder.mkdir(parents=True, exist_ok=True)
+        with open(folder / "shadow.jsonl", "a") as out:
+            out.write(json.dumps(record) + "\n")
+
+
 def guarded(service) -> None:
-    """Add the request middlewares, outermost first: measured, errors rewritten, bodies checked."""
+    """Add the request middlewares; outermost first: measured, errors, bodies, shadow."""
     service.add_asgi_middleware(Measured, routes=routes(service))
     service.add_asgi_middleware(RequestErrors, bento_model=service.inner.bento_model)
     service.add_asgi_middleware(RequestGuard, routes=routes(service))
+    service.add_asgi_middleware(Shadowing, routes=routes(service))

@@ -74,6 +74,26 @@ def undo_command(entry: Entry) -> str:
     return f"dlops rollback {model}"
 
 
+def _shadow_section(entry: Entry) -> str:
+    """The version's latest shadow report (`dlops shadow report`), when it was shadowed."""
+    from components.registry.shadow import latest
+
+    found = latest(entry.model_name, entry.version)
+    if found is None:
+        return ""
+    return (
+        f"<h2>Shadowed on live requests</h2><p>v{escape(entry.version)} answered "
+        f"{int(found.get('requests', 0))} requests beside champion "
+        f"v{escape(found['champion_version'])} (MLflow run <code>{escape(found['run_id'])}</code>)"
+        "</p><table><tr><th>agreement</th><th>failed</th><th>champion p50 / p95 (ms)</th>"
+        f"<th>challenger p50 / p95 (ms)</th></tr><tr><td>{_number(found.get('agreement'))}</td>"
+        f"<td>{int(found.get('failed', 0))}</td><td>{_number(found.get('champion_p50_ms'))} / "
+        f"{_number(found.get('champion_p95_ms'))}</td><td>"
+        f"{_number(found.get('challenger_p50_ms'))} / {_number(found.get('challenger_p95_ms'))}"
+        "</td></tr></table>"
+    )
+
+
 def write_report(project: Project, entry: Entry) -> Path:
     """Write the entry's report to `.dlops/reports/`, log it to the ledger run, return the path."""
     decided = _run_facts(entry.model_name, entry.version)
@@ -102,6 +122,7 @@ def write_report(project: Project, entry: Entry) -> Path:
         for name, data in decided.get("plots", {}).items()
     )
     undo = undo_command(entry)
+    shadowed = _shadow_section(entry)
     page = f"""<!doctype html><html><head><meta charset="utf-8">
 <title>{escape(entry.model_name)}: {escape(entry.action)} v{escape(entry.version)}</title>
 <style>{STYLE}</style></head><body>
@@ -125,6 +146,7 @@ v{escape(entry.champion_before or "-")} → v{escape(entry.champion_after or "-"
 <h2>Metrics as logged by each run</h2><table><tr><th>metric</th>
 <th>v{escape(entry.version)}</th><th>v{escape(before.get("version", "-"))}</th></tr>
 {metric_rows}</table>
+{shadowed}
 <h2>Plots of v{escape(entry.version)}</h2>{plots or "<p>none logged</p>"}
 <h2>To undo</h2><p><code>{escape(undo)}</code></p>
 </body></html>"""

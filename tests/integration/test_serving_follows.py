@@ -3,6 +3,7 @@
 import json
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -55,13 +56,14 @@ def test_service_switches_to_each_champion_under_load(two_versions, project_env,
         "DLOPS_POLL_SECONDS": str(POLL_S),
         "DLOPS_MODEL_CACHE": str(tmp_path / "cache"),
     }
-    answered: list[tuple[float, str]] = []  # (time, version) of every 200
+    answered: list[tuple[float, str]] = []  # (time sent, version) of every 200
     failed: list[str] = []
     stop = threading.Event()
 
     def load(url: str) -> None:
         with httpx.Client(timeout=30) as http:
             while not stop.is_set():
+                sent = time.monotonic()
                 try:
                     response = http.post(f"{url}/predict", json={"rows": rows})
                 except httpx.HTTPError as exc:
@@ -72,7 +74,7 @@ def test_service_switches_to_each_champion_under_load(two_versions, project_env,
                     continue
                 body = response.json()
                 assert_lineage(body, "mlp")
-                answered.append((time.monotonic(), body["model_version"]))
+                answered.append((sent, body["model_version"]))
 
     switch_s = []
     with bentoml_serve("mlp", store_tag(NAME, first), env) as url:
@@ -85,6 +87,7 @@ def test_service_switches_to_each_champion_under_load(two_versions, project_env,
                 moved = time.monotonic()
                 client.set_registered_model_alias(NAME, "champion", target)
                 deadline = moved + 60
+                # switched: a request sent after the move was answered by the target
                 while not any(t > moved and v == target for t, v in answered[-CLIENTS * 4 :]):
                     assert time.monotonic() < deadline, f"no switch to v{target} in 60 s"
                     time.sleep(0.05)
@@ -124,3 +127,62 @@ def test_pinned_service_ignores_the_alias(two_versions, project_env):
         metadata = httpx.post(f"{url}/metadata", timeout=10).json()
     assert metadata["follows"] is None and metadata["switches"] == 0
     assert metadata["model_version"] == first
+
+
+def test_shadowed_challenger_is_logged_and_reported(two_versions, project, project_env):
+    """`dlops serve --shadow`: the challenger answers a sample of live requests off the answer's
+    path; `dlops shadow report` makes an MLflow run of it; the promotion report shows it."""
+    import subprocess
+    import sys
+    from types import SimpleNamespace
+
+    import httpx
+
+    from components.kinds.tabular_classification.data import breast_cancer
+    from components.registry.report import _shadow_section
+
+    client, first, second, _ = two_versions
+    before = client.get_model_version_by_alias(NAME, "challenger").version
+    client.set_registered_model_alias(NAME, "challenger", second)
+    log = project.work / "shadow" / NAME / "shadow.jsonl"
+    log.unlink(missing_ok=True)
+    env = {
+        **project_env,
+        "DLOPS_FOLLOW": "",
+        "DLOPS_SHADOW": "challenger",
+        "DLOPS_SHADOW_RATE": "1",
+        "DLOPS_SHADOW_LOG": str(project.work / "shadow"),
+        "DLOPS_POLL_SECONDS": str(POLL_S),
+    }
+    rows = breast_cancer().drop(columns="target").head(3).to_numpy().tolist()
+    try:
+        with bentoml_serve("mlp", store_tag(NAME, first), env) as url:
+            deadline = time.monotonic() + 60
+            while httpx.post(f"{url}/metadata", timeout=10).json()["shadow"] != second:
+                assert time.monotonic() < deadline, "the challenger was never loaded"
+                time.sleep(0.2)
+            for _ in range(12):
+                answer = httpx.post(f"{url}/predict", json={"rows": rows}, timeout=10)
+                assert answer.status_code == 200 and answer.json()["model_version"] == first
+            while not log.is_file() or len(log.read_text().splitlines()) < 12:
+                assert time.monotonic() < deadline, "shadowed requests were not logged"
+                time.sleep(0.2)
+        records = [json.loads(line) for line in log.read_text().splitlines()]
+        assert {(r["champion"], r["challenger"], r["status"]) for r in records} == {
+            (first, second, 200)
+        }
+        assert all(r["items"] == 3 and r["agree"] == 3 for r in records)  # the same weights
+        dlops = str(Path(sys.executable).parent / "dlops")
+        reported = subprocess.run(
+            [dlops, "shadow", "report", "mlp", "--model", NAME],
+            env=project_env,
+            capture_output=True,
+            text=True,
+        )
+        assert reported.returncode == 0, reported.stderr
+        assert f"challenger v{second} shadowed champion v{first} on 12 requests" in reported.stdout
+        assert "agreement 100.0%" in reported.stdout and "0 failed" in reported.stdout
+        section = _shadow_section(SimpleNamespace(model_name=NAME, version=second))
+        assert "Shadowed on live requests" in section and "1.0000" in section
+    finally:
+        client.set_registered_model_alias(NAME, "challenger", before)

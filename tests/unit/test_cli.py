@@ -43,9 +43,11 @@ def test_help_lists_every_command_and_no_other():
     assert listed_commands() == {
         *("data", "validate", "run", "retrain", "schedule", "serve", "build", "status"),
         *("history", "promote", "rollback", "lineage", "drift", "ui", "stack", "repair"),
+        "shadow",
     }
     assert listed_commands("data") == {"ingest", "status"}
     assert listed_commands("stack") == {"up", "down", "status", "env", "join"}
+    assert listed_commands("shadow") == {"report"}
 
 
 @pytest.mark.parametrize(
@@ -53,6 +55,7 @@ def test_help_lists_every_command_and_no_other():
     [
         (["run", "--family", "transformer"], "unknown family 'transformer'"),
         (["validate", "nope"], "unknown family 'nope'"),
+        (["shadow", "report", "mlp"], "no shadowed requests"),
         (["run", "--set", "train.epochs"], "--set expects key=value"),
         (["run", "--set", "train.epochs=-1"], "train.epochs"),
         (["run", "--config", "/nonexistent.yaml"], "not found"),
