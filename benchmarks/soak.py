@@ -7,6 +7,8 @@ own, two checkouts pointed at it, tiny configs. A fixed count of operations:
 2. `--promotions` promotions (`--force`, to v1 or v2) and rollbacks of `dlops-mlp`, racing in
    waves of `--at-once`, alternating between the checkouts;
 3. one run killed with SIGKILL half-way, then `dlops repair`;
+4. a run of a model of its own killed (SIGKILL) at each named step boundary
+   (components/runtime/faults.py), then a re-run from the other checkout, then the check;
 then `dlops repair --check` (every invariant of components/registry/repair.py) and the counts:
 runs, versions, ledger entries, the commands' exits, invariant violations (the goal: 0).
 
@@ -103,6 +105,7 @@ def main() -> None:
 
     exits: Counter = Counter()
     refusals: Counter = Counter()
+    crashes: dict[str, tuple] = {}
     try:
         subprocess.run(
             [DLOPS, "stack", "join", "--dir", str(folder)],
@@ -177,6 +180,26 @@ def main() -> None:
         repaired = subprocess.run(
             [DLOPS, "repair", "--json"], env=env(second), capture_output=True, text=True
         )
+        # 4. kill -9 at each named step boundary, then a re-run; the invariants after each
+        from components.runtime.faults import FAULT_ENV, POINTS
+
+        for point in POINTS:
+            name = f"soak-crash-{point}"
+            command = [DLOPS, "run", "-f", "mlp", "--config", str(config)]
+            command += ["--set", f"registry.model_name={name}"]
+            killed = subprocess.run(
+                command, env={**env(first), FAULT_ENV: point}, capture_output=True, text=True
+            )
+            rerun = subprocess.run(command, env=env(second), capture_output=True, text=True)
+            after = subprocess.run(
+                [DLOPS, "repair", "--check", "--json"], env=env(second), capture_output=True,
+                text=True,
+            )  # fmt: skip
+            crashes[point] = (
+                killed.returncode,
+                rerun.returncode,
+                json.loads(after.stdout) if after.stdout.strip() else [after.stderr],
+            )
         check = subprocess.run(
             [DLOPS, "repair", "--check", "--json"], env=env(second), capture_output=True, text=True
         )
@@ -208,6 +231,8 @@ def main() -> None:
         f"versions: {len(versions)}; dlops-mlp ledger entries: {len(history)}"
     )
     print("repair:", json.loads(repaired.stdout) if repaired.stdout.strip() else repaired.stderr)
+    for point, (killed, rerun, found) in crashes.items():
+        print(f"kill -9 {point}: exit {killed}; re-run exit {rerun}; violations after: {found}")
     print(f"invariant violations: {len(violations)}", violations)
 
 

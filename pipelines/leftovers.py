@@ -85,6 +85,9 @@ def prefect_api(project: Project) -> Iterator[str | None]:
         with temporary_settings({PREFECT_API_URL: server.api_url}):
             yield server.api_url
     finally:
+        from prefect.logging.handlers import APILogWorker
+
+        APILogWorker.drain_all(timeout=5)  # the flows' last logs, while the server still answers
         server.stop()
         if pid is not None:
             release(project, pid)

@@ -8,12 +8,10 @@ episode of the agent's game server-side and answers its return and length. Both 
 
 from __future__ import annotations
 
-from typing import Any
-
 import bentoml
 
 from components.kinds.game_agent import inference
-from components.kinds.game_agent.schemas import SERVICE, ActRequest, EpisodeRequest
+from components.kinds.game_agent.schemas import SERVICE, Acted, ActRequest, EpisodeRequest, Played
 from serving.common import ModelService, bad_request, declared
 
 
@@ -22,7 +20,7 @@ class AgentService(ModelService):
 
     @bentoml.api(input_spec=ActRequest)
     def act(self, observations: list, deterministic: bool = True,
-            seed: int | None = None) -> dict[str, Any]:  # fmt: skip
+            seed: int | None = None) -> Acted:  # fmt: skip
         """An action per observation (greedy unless `deterministic` is false)."""
         served = self.served
         refused = self.refused_batch(served, len(observations), "observations")
@@ -35,16 +33,16 @@ class AgentService(ModelService):
             return bad_request(str(exc))
         self.log(served, lambda: inference.logged(served.card, x))
         body = {"actions": [int(a) for a in actions], "deterministic": deterministic}
-        return self.answer(served, body)
+        return self.answer(served, Acted, body)
 
     @bentoml.api(input_spec=EpisodeRequest)
-    def episode(self, seed: int) -> dict[str, Any]:
+    def episode(self, seed: int) -> Played:
         """One greedy episode of the agent's game from `seed`: its return and length."""
         served = self.served
         total, length, _ = inference.play(served.model, served.card.spec, seed)
         body = {"seed": seed, "return": total, "length": length,
                 "environment": served.card.environment}  # fmt: skip
-        return self.answer(served, body)
+        return self.answer(served, Played, body)
 
 
 def agent_service(family: str):

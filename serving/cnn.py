@@ -10,12 +10,11 @@ and the model's lineage.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import bentoml
 
 from components.kinds.image_classification import inference
-from components.kinds.image_classification.schemas import SERVICE, PixelsRequest
+from components.kinds.image_classification.schemas import SERVICE, ImagesClassified, PixelsRequest
 from components.project import DlopsError
 from serving.common import ModelService, Served, bad_request, declared
 
@@ -24,14 +23,14 @@ from serving.common import ModelService, Served, bad_request, declared
 class Service(ModelService):
     """The CNN champion behind `/classify` and `/predict`; every answer names its lineage."""
 
-    def _classified(self, served: Served, x) -> dict[str, Any]:
+    def _classified(self, served: Served, x) -> ImagesClassified:
         """Class and probabilities per image of `x` (N, C, H, W), with the lineage."""
         self.log(served, lambda: inference.logged(served.card, x))
         predictions = inference.classify(served.model, served.card, x)
-        return self.answer(served, {"predictions": predictions})
+        return self.answer(served, ImagesClassified, {"predictions": predictions})
 
     @bentoml.api
-    def classify(self, images: list[Path]) -> dict[str, Any]:
+    def classify(self, images: list[Path]) -> ImagesClassified:
         """Classify uploaded image files (multipart field `images`, one part per image)."""
         import numpy as np
 
@@ -45,7 +44,7 @@ class Service(ModelService):
         return self._classified(served, np.stack(arrays))
 
     @bentoml.api(input_spec=PixelsRequest)
-    def predict(self, images: list) -> dict[str, Any]:
+    def predict(self, images: list) -> ImagesClassified:
         """Classify images sent as pixel arrays of the model's size (see the module docstring)."""
         served = self.served
         refused = self.refused_batch(served, len(images), "images")

@@ -20,13 +20,13 @@ from dataclasses import dataclass
 from http import HTTPStatus
 from pathlib import Path
 from types import ModuleType
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import bentoml
 from starlette.responses import JSONResponse
 
 from components.runtime.input_log import InputLog, from_environment
-from components.runtime.service_spec import ServiceSpec
+from components.runtime.service_spec import Answer, ServiceSpec
 from components.tags import FAMILY, LINEAGE_KEYS
 
 # What every answer, error bodies included, says about the model that gave it.
@@ -335,6 +335,7 @@ class Models:
         self._stop.set()
 
 
+A = TypeVar("A", bound=Answer)
 ACTIVE: list[Models] = []  # the service's models in this worker (error bodies name them)
 
 
@@ -408,9 +409,9 @@ class ModelService:
             log_inputs(served.inputs, build)
 
     @staticmethod
-    def answer(served: Served, body: dict[str, Any]) -> dict[str, Any]:
-        """The answer with the lineage of the model that produced it."""
-        return {**body, **served.lineage}
+    def answer(served: Served, typed: type[A], body: dict[str, Any]) -> A:
+        """The kind's typed answer, with the lineage of the model that produced it."""
+        return typed.model_validate({**body, **served.lineage})
 
     @bentoml.api
     def metadata(self) -> dict[str, Any]:

@@ -9,7 +9,7 @@ the lineage. `POST /annotate` takes one image and answers it as a PNG with the b
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import bentoml
 from bentoml.validators import ContentType
@@ -17,7 +17,7 @@ from PIL.Image import Image as PILImage
 
 from components.kinds.object_detection import inference
 from components.kinds.object_detection.images import open_image
-from components.kinds.object_detection.schemas import SERVICE
+from components.kinds.object_detection.schemas import SERVICE, Detected
 from serving.common import ModelService, Served, bad_request, declared
 
 
@@ -35,7 +35,7 @@ class Service(ModelService):
         return threshold
 
     @bentoml.api
-    def detect(self, images: list[Path], threshold: float = 0.0) -> dict[str, Any]:
+    def detect(self, images: list[Path], threshold: float = 0.0) -> Detected:
         """Boxes, labels and scores per uploaded image; `threshold` 0.01-1 (0: the model's)."""
         served = self.served
         limit = self._threshold(served, threshold)
@@ -50,7 +50,7 @@ class Service(ModelService):
             {"width": image.width, "height": image.height, "detections": items}
             for image, items in zip(decoded, found, strict=True)
         ]
-        return self.answer(served, {"images": answers, "threshold": limit})
+        return self.answer(served, Detected, {"images": answers, "threshold": limit})
 
     @bentoml.api
     def annotate(

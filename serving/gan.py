@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import bentoml
 
 from components.kinds.image_generation import inference
-from components.kinds.image_generation.schemas import SERVICE, GenerateRequest
+from components.kinds.image_generation.schemas import SERVICE, Generated, GenerateRequest
 from serving.common import ModelService, bad_request, declared
 
 
@@ -18,7 +16,7 @@ class Service(ModelService):
     @bentoml.api(input_spec=GenerateRequest)
     def generate(
         self, n: int, seed: int = 0, digit: int | None = None, format: str = "png"
-    ) -> dict[str, Any]:
+    ) -> Generated:
         """`n` generated images (base64 PNGs or pixel arrays in [0, 1]); same seed, same images."""
         served = self.served
         card = served.card
@@ -37,6 +35,7 @@ class Service(ModelService):
         encode = inference.png_base64 if format == "png" else inference.as_array
         return self.answer(
             served,
+            Generated,
             {
                 "images": [encode(image) for image in images],
                 "digits": [digits[i] for i in labels],

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import bentoml
 
 from components.kinds.tabular_classification import inference
-from components.kinds.tabular_classification.schemas import SERVICE, PredictRequest
+from components.kinds.tabular_classification.schemas import SERVICE, Predicted, PredictRequest
 from serving.common import ModelService, bad_request, declared
 
 
@@ -16,7 +14,7 @@ class Service(ModelService):
     """The MLP champion behind `/predict`; every answer names its model, data and lineage."""
 
     @bentoml.api(input_spec=PredictRequest)
-    def predict(self, rows: list | None = None, records: list | None = None) -> dict[str, Any]:
+    def predict(self, rows: list | None = None, records: list | None = None) -> Predicted:
         """Class name and class probabilities for each row."""
         served = self.served
         refused = self.refused_batch(served, len(rows or records or []), "rows")
@@ -27,6 +25,5 @@ class Service(ModelService):
         except ValueError as exc:
             return bad_request(str(exc))
         self.log(served, lambda: inference.logged(served.card, x))
-        return self.answer(
-            served, {"predictions": inference.classify(served.model, served.card, x)}
-        )
+        predictions = inference.classify(served.model, served.card, x)
+        return self.answer(served, Predicted, {"predictions": predictions})

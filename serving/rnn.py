@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import bentoml
 
 from components.kinds.forecasting import inference
-from components.kinds.forecasting.schemas import SERVICE, ForecastRequest
+from components.kinds.forecasting.schemas import SERVICE, Forecast, ForecastRequest
 from serving.common import ModelService, bad_request, declared
 
 
@@ -16,7 +14,7 @@ class Service(ModelService):
     """The RNN champion behind `/forecast`; every answer names its model, data and lineage."""
 
     @bentoml.api(input_spec=ForecastRequest)
-    def forecast(self, history: list[float]) -> dict[str, Any]:
+    def forecast(self, history: list[float]) -> Forecast:
         """The next `horizon` values after the last `window` values of `history`."""
         import numpy as np
 
@@ -33,6 +31,7 @@ class Service(ModelService):
         self.log(served, lambda: inference.logged(served.card, recent))
         return self.answer(
             served,
+            Forecast,
             {
                 "forecast": [round(float(v), 6) for v in values],
                 "horizon": served.card.horizon,

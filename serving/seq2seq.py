@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import bentoml
 
 from components.kinds.translation import inference
-from components.kinds.translation.schemas import SERVICE, TranslateRequest
+from components.kinds.translation.schemas import SERVICE, Translated, TranslateRequest
 from serving.common import ModelService, declared
 
 
@@ -16,7 +14,7 @@ class Service(ModelService):
     """The translator champion behind `/translate`; every answer names its model and lineage."""
 
     @bentoml.api(input_spec=TranslateRequest)
-    def translate(self, texts: list[str], beam: int | None = None) -> dict[str, Any]:
+    def translate(self, texts: list[str], beam: int | None = None) -> Translated:
         """The translation of each sentence; `beam` 1 is greedy (default: the model's)."""
         served = self.served
         refused = self.refused_batch(served, len(texts), "texts")
@@ -29,5 +27,6 @@ class Service(ModelService):
         pairs = zip(translations, cut, strict=True)
         return self.answer(
             served,
+            Translated,
             {"translations": [{"translation": t, "truncated": c} for t, c in pairs], "beam": beam},
         )

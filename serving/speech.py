@@ -8,12 +8,11 @@ per file, with the lineage.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import bentoml
 
 from components.kinds.speech_recognition import inference
-from components.kinds.speech_recognition.schemas import SERVICE
+from components.kinds.speech_recognition.schemas import SERVICE, Transcribed
 from serving.common import ModelService, bad_request, declared
 
 
@@ -22,7 +21,7 @@ class Service(ModelService):
     """The speech champion behind `/transcribe`; every answer names its model and lineage."""
 
     @bentoml.api
-    def transcribe(self, audio: list[Path], beam: int = 0) -> dict[str, Any]:
+    def transcribe(self, audio: list[Path], beam: int = 0) -> Transcribed:
         """The transcript of each uploaded file; `beam` 1-8 (0: the model's own)."""
         served = self.served
         if not 0 <= beam <= inference.MAX_BEAM:
@@ -32,4 +31,4 @@ class Service(ModelService):
             return waves
         texts = inference.transcribe(served.model, served.card, waves, beam=beam or None)
         self.log(served, lambda: inference.logged(served.card, waves))
-        return self.answer(served, {"transcripts": [{"text": t} for t in texts]})
+        return self.answer(served, Transcribed, {"transcripts": [{"text": t} for t in texts]})

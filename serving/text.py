@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import bentoml
 
 from components.kinds.text_classification import inference
-from components.kinds.text_classification.schemas import SERVICE, ClassifyRequest
+from components.kinds.text_classification.schemas import SERVICE, ClassifyRequest, TextsClassified
 from serving.common import ModelService, declared
 
 
@@ -16,7 +14,7 @@ class Service(ModelService):
     """The text champion behind `/classify`; every answer names its model, data and lineage."""
 
     @bentoml.api(input_spec=ClassifyRequest)
-    def classify(self, texts: list[str]) -> dict[str, Any]:
+    def classify(self, texts: list[str]) -> TextsClassified:
         """Label and label probabilities for each text."""
         served = self.served
         refused = self.refused_batch(served, len(texts), "texts")
@@ -24,4 +22,4 @@ class Service(ModelService):
             return refused
         self.log(served, lambda: inference.logged(served.card, texts))
         predictions = inference.classify(served.model, served.card, texts)
-        return self.answer(served, {"predictions": predictions})
+        return self.answer(served, TextsClassified, {"predictions": predictions})

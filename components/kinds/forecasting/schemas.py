@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from components.runtime.service_spec import ServiceSpec
+from components.runtime.service_spec import Answer, ServiceSpec
 
 # Strict, finite numbers: no "1.5" strings, no booleans, no NaN or Infinity.
 Number = Annotated[float, Field(strict=True, allow_inf_nan=False)]
@@ -22,3 +22,11 @@ class ForecastRequest(BaseModel):
 
 
 SERVICE = ServiceSpec(max_batch=1, batchable=False, timeout_s=30)
+
+
+class Forecast(Answer):
+    """`POST /forecast`: the next `horizon` values."""
+
+    forecast: list[float]
+    horizon: int
+    frequency: str

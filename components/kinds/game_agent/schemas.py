@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from components.runtime.service_spec import ServiceSpec
+from components.runtime.service_spec import Answer, ServiceSpec
 
 # Strict, finite numbers: no "1.5" strings, no booleans, no NaN or Infinity.
 Number = Annotated[float, Field(strict=True, allow_inf_nan=False)]
@@ -36,3 +36,19 @@ class EpisodeRequest(BaseModel):
 
 
 SERVICE = ServiceSpec(max_batch=MAX_OBSERVATIONS, batchable=False, timeout_s=60)
+
+
+class Acted(Answer):
+    """`POST /act`: an action per observation, in order."""
+
+    actions: list[int]
+    deterministic: bool
+
+
+class Played(Answer):
+    """`POST /episode`: one greedy episode's return and length."""
+
+    seed: int
+    return_: float = Field(alias="return")
+    length: int
+    environment: dict

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from components.runtime.service_spec import ServiceSpec
+from components.runtime.service_spec import Classified, ServiceSpec
 
 # Strict, finite pixel values in [0, 1]: no strings, no booleans, no NaN or Infinity.
 Pixel = Annotated[float, Field(strict=True, allow_inf_nan=False, ge=0, le=1)]
@@ -34,3 +34,7 @@ class PixelsRequest(BaseModel):
 
 
 SERVICE = ServiceSpec(max_batch=HARD_MAX_BATCH, batchable=True, timeout_s=30)
+
+
+class ImagesClassified(Classified):
+    """`POST /classify` and `/predict`: the class of each image, in order."""

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from components.runtime.service_spec import ServiceSpec
+from components.runtime.service_spec import Answer, ServiceSpec
 
 HARD_MAX_BATCH = 4096  # the model's own serving.max_batch (usually smaller) applies too
 StrictInt = Annotated[int, Field(strict=True)]
@@ -24,3 +24,13 @@ class GenerateRequest(BaseModel):
 
 
 SERVICE = ServiceSpec(max_batch=HARD_MAX_BATCH, batchable=False, timeout_s=30)
+
+
+class Generated(Answer):
+    """`POST /generate`: the images (base64 PNGs or pixel arrays), with the class of each."""
+
+    images: list[str | list]
+    digits: list[int]
+    classes: list[int | float | str]
+    format: str
+    seed: int

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from components.runtime.service_spec import ServiceSpec
+from components.runtime.service_spec import Classified, ServiceSpec
 
 # Strict, finite numbers: no "1.5" strings, no booleans, no NaN or Infinity.
 Number = Annotated[float, Field(strict=True, allow_inf_nan=False)]
@@ -30,3 +30,7 @@ class PredictRequest(BaseModel):
 
 
 SERVICE = ServiceSpec(max_batch=HARD_MAX_BATCH, batchable=True, timeout_s=30)
+
+
+class Predicted(Classified):
+    """`POST /predict`: the class of each row, in order."""

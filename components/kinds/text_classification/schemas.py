@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from components.runtime.service_spec import ServiceSpec
+from components.runtime.service_spec import Classified, ServiceSpec
 
 HARD_MAX_BATCH = 10_000  # the model's own serving.max_batch (usually smaller) applies too
 MAX_CHARS = 10_000  # a longer text is refused, not cut: the model reads max_tokens tokens
@@ -30,3 +30,7 @@ class ClassifyRequest(BaseModel):
 
 
 SERVICE = ServiceSpec(max_batch=HARD_MAX_BATCH, batchable=True, timeout_s=30)
+
+
+class TextsClassified(Classified):
+    """`POST /classify`: the label of each text, in order."""

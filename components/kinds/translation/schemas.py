@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from components.runtime.service_spec import ServiceSpec
+from components.runtime.service_spec import Answer, ServiceSpec
 
 MAX_BEAM = 8  # the beam is bounded: its cost grows with its width
 HARD_MAX_BATCH = 1_000  # the model's own serving.max_batch (usually smaller) applies too
@@ -32,3 +32,17 @@ class TranslateRequest(BaseModel):
 
 
 SERVICE = ServiceSpec(max_batch=HARD_MAX_BATCH, batchable=False, timeout_s=60)
+
+
+class Translation(BaseModel):
+    """One sentence's translation."""
+
+    translation: str
+    truncated: bool = Field(description="the sentence had more tokens than the model reads")
+
+
+class Translated(Answer):
+    """`POST /translate`: the translation of each sentence, in order."""
+
+    translations: list[Translation]
+    beam: int
