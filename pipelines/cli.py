@@ -354,8 +354,12 @@ def serve(
 
     project = _project()
     name = _model(project, family, model)
-    version, settings = _version_settings(project, family, name, str(pin) if pin else None)
-    tag = bento.import_version(settings, version)
+    stored = bento.stored_version(name, str(pin) if pin else None)  # fast: no MLflow import
+    if stored is None:  # the version is not in this machine's store yet: copy it in
+        version, settings = _version_settings(project, family, name, str(pin) if pin else None)
+        tag, max_batch = bento.import_version(settings, version), settings.serving.max_batch
+    else:
+        version, tag, max_batch = stored
     follows = "" if pin else f", following {name}@champion every {poll:g} s"
     follows += f", shadowing {shadow_rate:.0%} with @challenger" if shadow else ""
     typer.echo(f"serving {tag} on http://{host}:{port}{follows}")
@@ -375,7 +379,7 @@ def serve(
         "DLOPS_MODEL_NAME": name,
         "DLOPS_FOLLOW": "" if pin else "champion",
         "DLOPS_POLL_SECONDS": str(poll),
-        "DLOPS_MAX_BATCH": str(settings.serving.max_batch),
+        "DLOPS_MAX_BATCH": str(max_batch),
         "DLOPS_NOTIFY": load_pipeline(project, None).notify.model_dump_json(),
         "DLOPS_SHADOW": "challenger" if shadow else "",
         "DLOPS_SHADOW_RATE": str(shadow_rate),

@@ -26,13 +26,13 @@ def service_path(family: str) -> str:
     return f"serving.{family}:Service"
 
 
-def bento_model_tag(settings: FamilySettings, version: str, run_id: str) -> str:
+def bento_model_tag(model_name: str, version: str, run_id: str) -> str:
     """The store tag `<model>:v<version>-<run>`.
 
     A registry version re-created after a delete never reuses the store entry of the run that
     held its number before.
     """
-    return f"{settings.model_name}:v{version}-{run_id[:12].lower()}"
+    return f"{model_name}:v{version}-{run_id[:12].lower()}"
 
 
 def champion(model_name: str, family: str) -> str:
@@ -64,10 +64,35 @@ def _store_turn(item_tag: str) -> Iterator[None]:
         yield
 
 
+def stored_version(model_name: str, version: str | None) -> tuple[str, str, int] | None:
+    """(version, store tag, max batch) of `version` (default: the champion), if stored here.
+
+    Read from the tracking store's tables and this machine's BentoML store, without importing
+    MLflow. None when the store lacks it (then `import_version` copies it in).
+    """
+    import bentoml
+    from bentoml.exceptions import NotFound
+
+    from components.tracking.store import reader
+
+    found = reader()
+    version = version or found.alias_version(model_name, CHAMPION)
+    if version is None:
+        return None
+    run_id, _ = found.version_tags(model_name, version)
+    if not run_id:
+        return None
+    try:
+        stored = bentoml.models.get(bento_model_tag(model_name, version, run_id))
+    except NotFound:
+        return None
+    return version, str(stored.tag), int(stored.info.metadata.get("max_batch") or 0)
+
+
 def import_version(settings: FamilySettings, version: str) -> str:
     """Copy a registered version into the BentoML model store (once); returns the model tag."""
     info = version_info(settings.model_name, version)
-    model_tag = bento_model_tag(settings, version, info.run_id)
+    model_tag = bento_model_tag(settings.model_name, version, info.run_id)
     with _store_turn(model_tag):
         return _import(settings, version, info, model_tag)
 
