@@ -170,9 +170,9 @@ def main() -> None:
             "--config",
             str(config),
             "--set",
-            "train.epochs=400",
+            "train.epochs=100000",
             "--set",
-            "train.patience=400",
+            "train.patience=100000",
         )
         time.sleep(40)
         os.kill(victim.pid, signal.SIGKILL)
@@ -206,7 +206,10 @@ def main() -> None:
         violations = json.loads(check.stdout) if check.stdout.strip() else [check.stderr]
         history = json.loads(
             subprocess.run(
-                [DLOPS, "history", "mlp", "--json"], env=env(second), capture_output=True, text=True
+                [DLOPS, "history", "mlp", "-m", "dlops-mlp", "--json"],
+                env=env(second),
+                capture_output=True,
+                text=True,
             ).stdout
         )
         from mlflow import MlflowClient

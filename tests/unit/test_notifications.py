@@ -121,6 +121,10 @@ def test_payload_is_json_with_a_one_line_summary():
     rejected = promoted(event="rejected", version="4", champion="3").payload()["text"]
     assert rejected.startswith("dlops: mlp v4 rejected, champion stays v3")
     assert "data d41d8cd failed validation" in failed_validation().payload()["text"]
+    refused = promoted(event="serve_refused", version="5", champion="3", reason="no card")
+    assert (
+        refused.payload()["text"] == "dlops: mlp v5 not switched to, the service keeps v3 (no card)"
+    )
 
 
 def test_unknown_event_is_a_bug():
