@@ -144,24 +144,25 @@ class Served:
         return self.lineage.get("model_version", "")
 
 
-def _served(folder: Path, lineage: dict[str, str], max_batch: int | None) -> Served:
+def _served(
+    folder: Path, lineage: dict[str, str], max_batch: int | None, logged: bool = True
+) -> Served:
     """Rebuild the network from the stored weights + card (never unpickled)."""
     from components.kinds.card import load_model
 
     model, card = load_model(folder)
-    inputs = from_environment(lineage["model_name"], lineage["model_version"])
+    inputs = from_environment(lineage["model_name"], lineage["model_version"]) if logged else None
     served = Served(model, card, lineage, max_batch, inputs)
     if inputs is not None:  # the log is written out once no request holds the model
         weakref.finalize(served, inputs.close)
     return served
 
 
-def load(bento_model) -> Served:
-    """The model of a BentoML store entry."""
+def load(bento_model, logged: bool = True) -> Served:
+    """The model of a BentoML store entry (`logged`: with its served-input log)."""
     max_batch = bento_model.info.metadata.get("max_batch")
-    return _served(
-        Path(bento_model.path), lineage_of(bento_model), int(max_batch) if max_batch else None
-    )
+    limit = int(max_batch) if max_batch else None
+    return _served(Path(bento_model.path), lineage_of(bento_model), limit, logged)
 
 
 def _stored(model_name: str, version: str, run_id: str):
@@ -179,11 +180,14 @@ def _stored(model_name: str, version: str, run_id: str):
     return None
 
 
-def load_version(model_name: str, version: str, max_batch: int | None) -> Served:
+def load_version(
+    model_name: str, version: str, max_batch: int | None, logged: bool = True
+) -> Served:
     """A registry version, loaded and checked: it must answer its logged input example.
 
     From the local BentoML store when it holds the version, else from the registry's artifacts
-    (downloaded once into the local cache).
+    (downloaded once into the local cache). `logged`: with its served-input log (a shadowed
+    version has none: only the served model's inputs are logged).
     """
     from components.kinds.card import predict
     from components.tracking import registry_client
@@ -191,14 +195,14 @@ def load_version(model_name: str, version: str, max_batch: int | None) -> Served
     facts = registry_client.version_facts(model_name, version)
     stored = _stored(model_name, version, facts.run_id)
     if stored is not None:
-        served, root = load(stored), Path(stored.path)
+        served, root = load(stored, logged), Path(stored.path)
     else:
         root = registry_client.fetch(facts)
         lineage = {
             **facts.lineage(),
             "bento_model": f"{model_name}:v{version}-{facts.run_id[:12].lower()}",
         }
-        served = _served(root / "artifacts" / "model", lineage, max_batch)
+        served = _served(root / "artifacts" / "model", lineage, max_batch, logged)
     example = registry_client.example(root)
     if example is not None:
         predict(served.model, served.card, example)  # raises: the version is not switched to
@@ -277,7 +281,7 @@ class Models:
         if (self.shadow and self.shadow.version == version) or version in self.refused:
             return
         try:
-            shadow = load_version(self.model_name, version, self.max_batch)
+            shadow = load_version(self.model_name, version, self.max_batch, logged=False)
         except Exception as exc:
             self.refused.add(version)
             log.error("%s v%s not shadowed: %s: %s", self.model_name, version,
@@ -404,9 +408,11 @@ class ModelService:
 
     @staticmethod
     def log(served: Served, build: Callable[[], dict[str, Any]]) -> None:
-        """Log the request's inputs when the input log samples it (never fails the answer)."""
-        if ANSWERING.get() != "shadow":  # a shadowed request was logged when it was answered
-            log_inputs(served.inputs, build)
+        """Log the request's inputs when the input log samples it (never fails the answer).
+
+        A shadowed version has no input log: its requests were logged when they were answered.
+        """
+        log_inputs(served.inputs, build)
 
     @staticmethod
     def answer(served: Served, typed: type[A], body: dict[str, Any]) -> A:
