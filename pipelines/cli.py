@@ -372,15 +372,16 @@ def serve(
         "--port",
         str(port),
     ]
+    pipeline = load_pipeline(project, None)  # configs/pipeline.yaml, read once
     env = {
         **os.environ,
-        **_input_log_env(project),
+        **_input_log_env(project, pipeline.drift),
         "DLOPS_MODEL_TAG": tag,
         "DLOPS_MODEL_NAME": name,
         "DLOPS_FOLLOW": "" if pin else "champion",
         "DLOPS_POLL_SECONDS": str(poll),
         "DLOPS_MAX_BATCH": str(max_batch),
-        "DLOPS_NOTIFY": load_pipeline(project, None).notify.model_dump_json(),
+        "DLOPS_NOTIFY": pipeline.notify.model_dump_json(),
         "DLOPS_SHADOW": "challenger" if shadow else "",
         "DLOPS_SHADOW_RATE": str(shadow_rate),
         "DLOPS_SHADOW_LOG": str(project.work / "shadow"),
@@ -389,12 +390,10 @@ def serve(
     os.execve(command[0], command, env)
 
 
-def _input_log_env(project: Project) -> dict[str, str]:
+def _input_log_env(project: Project, drift) -> dict[str, str]:
     """The served-input log's settings for the service (`drift:` in configs/pipeline.yaml)."""
-    from components.config import load_pipeline
     from components.runtime import input_log
 
-    drift = load_pipeline(project, None).drift
     if not drift.log_inputs:
         return {input_log.ROOT_ENV: ""}
     return {
